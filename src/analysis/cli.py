@@ -1,0 +1,149 @@
+"""The project's command line: ``python -m analysis <command>`` or the ``analysis`` script.
+
+Commands import their module only when they run, so ``--help`` is instant.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from analysis import __version__
+
+DESCRIPTION = (
+    "Test the quantitative claims of CEOP's 2012 evidence on localised grooming against "
+    "published figures and labelled synthetic data."
+)
+
+
+def _cmd_figures(args: argparse.Namespace) -> int:
+    from analysis.runner import run_notebooks
+
+    results = run_notebooks(args.only, force=args.force, jobs=args.jobs)
+    failed = [r for r in results if r.status == "failed"]
+    if failed:
+        names = ", ".join(r.name for r in failed)
+        print(f"figures: {len(failed)} notebook(s) failed: {names}", file=sys.stderr)
+        return 1
+    if not args.only:
+        try:
+            from analysis import claims
+        except ImportError:  # the claims register is optional while it is being built
+            return 0
+        if hasattr(claims, "update_readme") and claims.update_readme():
+            print("figures: README claims summary updated")
+    return 0
+
+
+def _cmd_sources(args: argparse.Namespace) -> int:
+    from analysis import sources
+
+    if args.update_checksums:
+        path = sources.update_manifest()
+        print(f"wrote {path}")
+    problems = sources.verify()
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if not problems:
+        print(f"{len(sources.load_register())} sources registered; every data file checks out")
+    return 1 if problems else 0
+
+
+def _cmd_claims(args: argparse.Namespace) -> int:
+    from analysis import claims
+
+    return claims.run(args)
+
+
+def _cmd_ingest(args: argparse.Namespace) -> int:
+    from analysis import returns
+
+    return returns.run_ingest(args)
+
+
+def _cmd_synthetic(args: argparse.Namespace) -> int:
+    from analysis import synthetic
+
+    return synthetic.run(args)
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from analysis import report
+
+    return report.run(args)
+
+
+def _cmd_lab(args: argparse.Namespace) -> int:
+    from analysis import lab
+
+    return lab.run(args)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser (sub-commands are added lazily where they need their module)."""
+    parser = argparse.ArgumentParser(prog="analysis", description=DESCRIPTION)
+    parser.add_argument("--version", action="version", version=f"analysis {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("figures", help="execute the notebooks whose inputs changed into figures/")
+    p.add_argument("only", nargs="*", help="notebook name prefixes, e.g. 01 03 (default: all)")
+    p.add_argument("--force", action="store_true", help="rerun even if nothing changed")
+    p.add_argument("-j", "--jobs", type=int, default=None, help="notebooks at once (default 2)")
+    p.set_defaults(func=_cmd_figures)
+
+    p = sub.add_parser("claims", help="print the claims audit (verdict per claim)")
+    _add_optional(p, "claims", "add_arguments")
+    p.set_defaults(func=_cmd_claims)
+
+    p = sub.add_parser("ingest", help="validate and collate annual returns (one CSV per area)")
+    _add_optional(p, "returns", "add_ingest_arguments")
+    p.set_defaults(func=_cmd_ingest)
+
+    p = sub.add_parser("synthetic", help="regenerate the synthetic register, records and returns")
+    _add_optional(p, "synthetic", "add_arguments")
+    p.set_defaults(func=_cmd_synthetic)
+
+    p = sub.add_parser("report", help="build the static HTML report into site/")
+    _add_optional(p, "report", "add_arguments")
+    p.set_defaults(func=_cmd_report)
+
+    p = sub.add_parser("sources", help="check the provenance register and data checksums")
+    p.add_argument(
+        "--update-checksums",
+        action="store_true",
+        help="rewrite data/published/MANIFEST.csv after a deliberate data change",
+    )
+    p.set_defaults(func=_cmd_sources)
+
+    p = sub.add_parser("lab", help="start JupyterLab with the project's kernel")
+    _add_optional(p, "lab", "add_arguments")
+    p.set_defaults(func=_cmd_lab)
+    return parser
+
+
+def _add_optional(parser: argparse.ArgumentParser, module: str, function: str) -> None:
+    """Let a module add its own options (modules own their command's arguments)."""
+    import importlib
+
+    try:
+        mod = importlib.import_module(f"analysis.{module}")
+    except ImportError:
+        return
+    adder = getattr(mod, function, None)
+    if adder is not None:
+        adder(parser)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit code (0 ok, 1 failure, 2 usage error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

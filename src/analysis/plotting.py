@@ -1,0 +1,383 @@
+"""House style, captions, synthetic-data marks and deterministic saving of figures and tables.
+
+Every chart the project publishes goes through :func:`save_figure`, which writes, side by side:
+
+- ``NAME.png`` (for the README and the report) and ``NAME.svg`` (for papers), byte-identical when
+  rebuilt (no timestamps, a fixed SVG hash salt, no ``Software`` tag);
+- ``NAME.csv``: the data behind the chart, so a reader can check a bar without rerunning anything;
+- ``NAME.json``: metadata: title, source ids with full citations, whether the data are synthetic.
+
+A figure must say whether it is synthetic (there is no default). Synthetic figures get a visible
+"SYNTHETIC DATA, ILLUSTRATIVE ONLY" mark; published-data figures get a "Sources:" footnote built
+from the provenance register. Tables go through :func:`save_table` (CSV, Markdown and JSON).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from analysis import paths
+from analysis.sources import cite, cite_many
+
+__all__ = [
+    "PALETTE",
+    "SYNTHETIC_LABEL",
+    "add_footnote",
+    "house_style",
+    "mark_synthetic",
+    "save_figure",
+    "save_table",
+    "to_markdown",
+    "use_house_style",
+    "bar_with_interval",
+]
+
+SYNTHETIC_LABEL = "SYNTHETIC DATA, ILLUSTRATIVE ONLY"
+#: Colour-blind-safe palette (Okabe-Ito), in the order the charts use it.
+PALETTE: tuple[str, ...] = (
+    "#0072B2",
+    "#D55E00",
+    "#009E73",
+    "#CC79A7",
+    "#E69F00",
+    "#56B4E9",
+    "#F0E442",
+    "#000000",
+)
+_RC: dict[str, Any] = {
+    "figure.figsize": (8.0, 4.8),
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "font.family": "DejaVu Sans",
+    "font.size": 10,
+    "axes.titlesize": 12,
+    "axes.titleweight": "bold",
+    "axes.titlelocation": "left",
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.grid": True,
+    "grid.color": "#dddddd",
+    "grid.linewidth": 0.6,
+    "axes.prop_cycle": matplotlib.cycler(color=list(PALETTE)),
+    "legend.frameon": False,
+    "svg.hashsalt": "ceop-lcg09",
+    "svg.fonttype": "path",
+    "path.simplify": True,
+}
+
+
+def house_style() -> dict[str, Any]:
+    """Return the project's matplotlib rcParams (a copy; nothing is changed)."""
+    return dict(_RC)
+
+
+def use_house_style() -> None:
+    """Apply the house style to matplotlib and seaborn (call once at the top of a notebook)."""
+    import seaborn as sns
+
+    sns.set_theme(style="whitegrid", palette=list(PALETTE))
+    plt.rcParams.update(_RC)
+
+
+def mark_synthetic(fig: Figure, label: str = SYNTHETIC_LABEL) -> None:
+    """Stamp a figure with a visible synthetic-data mark (idempotent).
+
+    The mark is a large translucent diagonal label across the figure plus a small red banner in
+    the top right corner, so it survives cropping to the plot area.
+    """
+    if getattr(fig, "_analysis_synthetic_marked", False):
+        return
+    fig.text(
+        0.5,
+        0.5,
+        label,
+        fontsize=26,
+        color="#B00020",
+        alpha=0.13,
+        ha="center",
+        va="center",
+        rotation=25,
+        weight="bold",
+        zorder=1000,
+    )
+    fig.text(
+        0.995,
+        0.995,
+        label.capitalize() if label.isupper() else label,
+        fontsize=8,
+        color="white",
+        ha="right",
+        va="top",
+        weight="bold",
+        bbox={"boxstyle": "square,pad=0.3", "facecolor": "#B00020", "edgecolor": "none"},
+        zorder=1001,
+    )
+    fig._analysis_synthetic_marked = True  # type: ignore[attr-defined]
+
+
+def add_footnote(fig: Figure, text: str, *, width: int = 130) -> None:
+    """Add a wrapped footnote (e.g. sources) under the plot area."""
+    import textwrap
+
+    wrapped = "\n".join(textwrap.wrap(text, width=width))
+    lines = wrapped.count("\n") + 1
+    fig.subplots_adjust(bottom=min(0.12 + 0.035 * lines, 0.45))
+    fig.text(0.01, 0.01, wrapped, fontsize=7, color="#444444", ha="left", va="bottom")
+
+
+def _atomic_write(target: Path, write: Any) -> None:
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _frame_to_csv(frame: pd.DataFrame, path: Path) -> None:
+    frame.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
+
+
+def _metadata(
+    name: str,
+    *,
+    title: str | None,
+    sources: Sequence[str],
+    synthetic: bool,
+    kind: str,
+    notes: str | None,
+    extra: dict[str, Any] | None,
+) -> dict[str, Any]:
+    meta: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "title": title or "",
+        "synthetic": bool(synthetic),
+        "sources": [{"source_id": s, "citation": cite(s)} for s in dict.fromkeys(sources)],
+        "notes": notes or "",
+    }
+    if synthetic:
+        meta["label"] = "synthetic data, illustrative only"
+    if extra:
+        meta.update(extra)
+    return meta
+
+
+def _write_json(meta: dict[str, Any], path: Path) -> None:
+    path.write_text(json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8")
+
+
+def save_figure(
+    fig: Figure,
+    name: str,
+    *,
+    data: pd.DataFrame,
+    synthetic: bool,
+    sources: Iterable[str] = (),
+    title: str | None = None,
+    notes: str | None = None,
+    footnote: bool = True,
+    formats: Sequence[str] = ("png", "svg"),
+    out_dir: Path | None = None,
+    extra: dict[str, Any] | None = None,
+) -> list[Path]:
+    """Save a figure with the data behind it and its metadata, deterministically and atomically.
+
+    Parameters
+    ----------
+    fig : matplotlib.figure.Figure
+        The chart.
+    name : str
+        File stem, starting with the notebook's number (``"01_missing_chain"``).
+    data : pandas.DataFrame
+        The numbers drawn, written to ``NAME.csv``.
+    synthetic : bool
+        Whether the chart shows synthetic data (required; no default). When true the chart is
+        marked :data:`SYNTHETIC_LABEL` and the CSV gains a ``synthetic`` column.
+    sources : iterable of str
+        Provenance ids of published figures shown; required unless ``synthetic``.
+    title, notes : str, optional
+        Recorded in the metadata.
+    footnote : bool
+        Add a "Sources:" footnote built from the register (published data).
+    formats : sequence of str
+        Image formats to write (``png``, ``svg``, ``pdf``).
+    out_dir : Path, optional
+        Defaults to :func:`analysis.paths.output_dir` (``figures/``, or the runner's staging folder).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    ValueError
+        If a published-data figure names no source, or ``name`` is not prefixed by a number.
+    """
+    sources = [s for s in sources if s]
+    if not synthetic and not sources:
+        raise ValueError(f"{name}: a published-data figure must name its sources")
+    if not name[:2].isdigit():
+        raise ValueError(f"{name}: figure names start with their notebook's number, e.g. '01_...'")
+    out = Path(out_dir) if out_dir is not None else paths.output_dir()
+    if synthetic:
+        mark_synthetic(fig)
+    if footnote and sources:
+        add_footnote(fig, "Sources: " + cite_many(sources, style="short") + ". Full citations in "
+                     f"{name}.json.")
+    written: list[Path] = []
+    metadata_by_format = {
+        "png": {"Software": None},
+        "svg": {"Date": None},
+        "pdf": {"CreationDate": None, "ModDate": None, "Producer": None},
+    }
+    with plt.rc_context({"svg.hashsalt": _RC["svg.hashsalt"]}):
+        for fmt in formats:
+            target = out / f"{name}.{fmt}"
+            _atomic_write(
+                target,
+                lambda tmp, fmt=fmt: fig.savefig(
+                    tmp, format=fmt, metadata=metadata_by_format[fmt], bbox_inches=None
+                ),
+            )
+            written.append(target)
+    frame = data.copy()
+    if synthetic and "synthetic" not in frame.columns:
+        frame["synthetic"] = True
+    target = out / f"{name}.csv"
+    _atomic_write(target, lambda tmp: _frame_to_csv(frame, tmp))
+    written.append(target)
+    meta = _metadata(
+        name,
+        title=title,
+        sources=sources,
+        synthetic=synthetic,
+        kind="figure",
+        notes=notes,
+        extra={"files": [p.name for p in written], **(extra or {})},
+    )
+    target = out / f"{name}.json"
+    _atomic_write(target, lambda tmp: _write_json(meta, tmp))
+    written.append(target)
+    return written
+
+
+def save_table(
+    table: pd.DataFrame,
+    name: str,
+    *,
+    synthetic: bool,
+    sources: Iterable[str] = (),
+    title: str | None = None,
+    notes: str | None = None,
+    out_dir: Path | None = None,
+    extra: dict[str, Any] | None = None,
+) -> list[Path]:
+    """Save a table as CSV and Markdown with JSON metadata under ``figures/tables/``.
+
+    Tables built from record-level or returns data must pass through
+    :func:`analysis.disclosure.suppress` first; say so in ``notes``.
+
+    Returns
+    -------
+    list of Path
+        The files written.
+    """
+    sources = [s for s in sources if s]
+    if not synthetic and not sources:
+        raise ValueError(f"{name}: a published-data table must name its sources")
+    out = (Path(out_dir) if out_dir is not None else paths.output_dir()) / "tables"
+    frame = table.copy()
+    if synthetic and "synthetic" not in frame.columns:
+        frame["synthetic"] = True
+    written: list[Path] = []
+    target = out / f"{name}.csv"
+    _atomic_write(target, lambda tmp: _frame_to_csv(frame, tmp))
+    written.append(target)
+    target = out / f"{name}.md"
+    _atomic_write(target, lambda tmp: tmp.write_text(to_markdown(frame, title=title), "utf-8"))
+    written.append(target)
+    meta = _metadata(
+        name,
+        title=title,
+        sources=sources,
+        synthetic=synthetic,
+        kind="table",
+        notes=notes,
+        extra={"files": [p.name for p in written], **(extra or {})},
+    )
+    target = out / f"{name}.json"
+    _atomic_write(target, lambda tmp: _write_json(meta, tmp))
+    written.append(target)
+    return written
+
+
+def to_markdown(frame: pd.DataFrame, *, title: str | None = None) -> str:
+    """Render a frame as a GitHub-flavoured Markdown table (no extra dependency).
+
+    Examples
+    --------
+    >>> print(to_markdown(pd.DataFrame({"a": [1], "b": ["x|y"]})), end="")
+    | a | b |
+    |---|---|
+    | 1 | x\\|y |
+    """
+
+    def cell(value: Any) -> str:
+        if value is None or (isinstance(value, float) and pd.isna(value)):
+            return ""
+        if isinstance(value, float):
+            return f"{value:.10g}"
+        return str(value).replace("|", "\\|").replace("\n", " ")
+
+    lines = []
+    if title:
+        lines += [f"**{title}**", ""]
+    lines.append("| " + " | ".join(cell(c) for c in frame.columns) + " |")
+    lines.append("|" + "|".join("---" for _ in frame.columns) + "|")
+    for row in frame.itertuples(index=False):
+        lines.append("| " + " | ".join(cell(v) for v in row) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def bar_with_interval(
+    ax: Axes,
+    labels: Sequence[str],
+    values: Sequence[float],
+    lower: Sequence[float] | None = None,
+    upper: Sequence[float] | None = None,
+    *,
+    color: str | Sequence[str] = PALETTE[0],
+    horizontal: bool = True,
+) -> Axes:
+    """Draw bars with optional interval whiskers (for shares with Wilson intervals and the like)."""
+    positions = range(len(labels))
+    err = None
+    if lower is not None and upper is not None:
+        err = [
+            [v - lo for v, lo in zip(values, lower, strict=True)],
+            [hi - v for v, hi in zip(values, upper, strict=True)],
+        ]
+    if horizontal:
+        ax.barh(list(positions), values, xerr=err, color=color, capsize=3)
+        ax.set_yticks(list(positions), labels)
+        ax.invert_yaxis()
+    else:
+        ax.bar(list(positions), values, yerr=err, color=color, capsize=3)
+        ax.set_xticks(list(positions), labels)
+    return ax

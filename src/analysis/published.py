@@ -1,0 +1,357 @@
+"""Loaders for the published aggregate figures, one per table, each validating what it reads.
+
+Every table under ``data/published/`` shares one tidy schema, one row per published figure:
+
+===============  =======================================================================
+column           meaning
+===============  =======================================================================
+figure_id        unique id (e.g. ``LAC2012``; ``LAC2012R`` for a revised value)
+measure          what the figure counts, in words
+value            the number; shares are fractions in [0, 1]
+qualifier        exact / about / more_than / less_than / up_to, as the source states it
+unit             children, people, individuals, incidents, reports, calls, episodes, ...;
+                 shares are ``proportion of <unit>``
+geography        England, Great Britain, UK, ...
+period           the period as the source gives it
+period_start     first day covered (ISO date), empty if the source does not say
+period_end       last day covered (ISO date); equal to ``period_start`` for a stock at a date
+vintage          ``first published``, ``revised (...)``, ...: publishers revise figures
+definition       the series definition where it changes over time (a break between codes)
+location         where in the source (table, page, paragraph)
+source_id        the provenance record (``sources.csv``)
+confidence       how directly the figure was traced
+note             caveats
+===============  =======================================================================
+
+A malformed file raises :class:`PublishedDataError` naming the file, line and column.
+The frame a loader returns carries ``attrs["sources"]`` (the source ids it uses),
+``attrs["table"]`` and ``attrs["synthetic"] = False``.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import re
+from collections.abc import Callable
+from functools import lru_cache
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import paths
+
+__all__ = [
+    "COLUMNS",
+    "QUALIFIERS",
+    "TABLES",
+    "PublishedDataError",
+    "figure",
+    "figures",
+    "load",
+    "load_all",
+    "load_assessment_factors",
+    "load_children_in_need",
+    "load_exploitation",
+    "load_looked_after",
+    "load_lscb",
+    "load_missing_from_care",
+    "load_missing_persons",
+    "load_population",
+    "load_runaways",
+    "read_table",
+    "value",
+]
+
+COLUMNS: tuple[str, ...] = (
+    "figure_id",
+    "measure",
+    "value",
+    "qualifier",
+    "unit",
+    "geography",
+    "period",
+    "period_start",
+    "period_end",
+    "vintage",
+    "definition",
+    "location",
+    "source_id",
+    "confidence",
+    "note",
+)
+#: Columns that may be left empty.
+OPTIONAL: frozenset[str] = frozenset({"period", "period_start", "period_end", "definition", "note"})
+QUALIFIERS: tuple[str, ...] = ("exact", "about", "more_than", "less_than", "up_to")
+CONFIDENCE: tuple[str, ...] = ("High", "Medium-High", "Medium", "Low-Medium", "Low")
+#: Units whose values are counts and must be whole numbers.
+COUNT_UNITS: frozenset[str] = frozenset(
+    {
+        "children",
+        "people",
+        "individuals",
+        "incidents",
+        "instances",
+        "reports",
+        "calls",
+        "episodes",
+        "referrals",
+        "offences",
+        "cases",
+        "groups",
+        "LSCBs",
+        "service users",
+    }
+)
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+#: Published tables: name -> what it holds.
+TABLES: dict[str, str] = {
+    "missing_persons": "police missing-person reports, incidents, calls and individuals",
+    "runaways": "surveys and estimates of children who run away",
+    "looked_after": "children looked after at 31 March, England (first-published and revised)",
+    "missing_from_care": "looked-after children missing from care: official counts and estimates",
+    "children_in_need": "referrals, children in need and child protection plans, England",
+    "assessment_factors": "children in need assessments with exploitation or missing as a factor",
+    "population": "England's population and child population (ONS)",
+    "exploitation": "prevalence and victim characteristics of child sexual exploitation",
+    "lscb": "implementation of the 2009 guidance by LSCBs and local authorities",
+}
+
+
+class PublishedDataError(ValueError):
+    """A published data file breaks its schema; the message names the file, line and column."""
+
+    def __init__(self, file: Path | str, line: int | None, column: str | None, problem: str):
+        self.file, self.line, self.column, self.problem = str(file), line, column, problem
+        where = self.file
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column '{column}'"
+        super().__init__(f"{where}: {problem}")
+
+
+def _display(path: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(paths.PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _fail(path: Path, line: int | None, column: str | None, problem: str) -> None:
+    raise PublishedDataError(_display(path), line, column, problem)
+
+
+def read_table(path: Path, *, known_sources: set[str] | None = None) -> pd.DataFrame:
+    """Read and validate one published table.
+
+    Parameters
+    ----------
+    path : Path
+        A CSV in the shared schema (see the module docstring).
+    known_sources : set of str, optional
+        Registered source ids; when given, every ``source_id`` must be among them.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per figure, ``value`` as float, dates as ``datetime64``; ``attrs`` hold the
+        table name, its source ids and ``synthetic=False``.
+
+    Raises
+    ------
+    PublishedDataError
+        For a missing or extra column, an empty required field, a value that is not a number,
+        a negative value, a share above 1, a fractional count, an unknown qualifier or
+        confidence, a bad date, a repeated ``figure_id`` or an unknown source id.
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> lac = read_table(paths.DATA_PUBLISHED / "looked_after.csv")
+    >>> lac.attrs["table"], lac.attrs["synthetic"]
+    ('looked_after', False)
+    """
+    path = Path(path)
+    if not path.exists():
+        _fail(path, None, None, "file not found")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        try:
+            header = next(reader)
+        except StopIteration:
+            _fail(path, 1, None, "file is empty (expected a header row)")
+        rows = list(reader)
+    missing = [c for c in COLUMNS if c not in header]
+    if missing:
+        _fail(path, 1, missing[0], f"missing column(s): {', '.join(missing)}")
+    extra = [c for c in header if c not in COLUMNS]
+    if extra:
+        _fail(path, 1, extra[0], f"unexpected column(s): {', '.join(extra)}")
+    seen: dict[str, int] = {}
+    records = []
+    for line, raw in enumerate(rows, start=2):
+        if len(raw) != len(header):
+            _fail(path, line, None, f"expected {len(header)} fields, found {len(raw)}")
+        row = dict(zip(header, raw, strict=True))
+        for column in COLUMNS:
+            if column not in OPTIONAL and not row[column].strip():
+                _fail(path, line, column, "required value is empty")
+        fid = row["figure_id"]
+        if fid in seen:
+            _fail(path, line, "figure_id", f"duplicate figure_id {fid!r} (first on line {seen[fid]})")
+        seen[fid] = line
+        try:
+            number = float(row["value"])
+        except ValueError:
+            _fail(path, line, "value", f"not a number: {row['value']!r}")
+        if not math.isfinite(number):
+            _fail(path, line, "value", f"not a finite number: {row['value']!r}")
+        if number < 0:
+            _fail(path, line, "value", f"negative value {row['value']} (counts and shares are >= 0)")
+        unit = row["unit"]
+        if unit.startswith("proportion") and number > 1:
+            _fail(path, line, "value", f"share above 1 ({row['value']}); give shares as fractions")
+        if unit in COUNT_UNITS and not number.is_integer():
+            _fail(path, line, "value", f"a count of {unit} must be a whole number; got {number}")
+        if row["qualifier"] not in QUALIFIERS:
+            _fail(path, line, "qualifier", f"{row['qualifier']!r} is not one of {QUALIFIERS}")
+        if row["confidence"] not in CONFIDENCE:
+            _fail(path, line, "confidence", f"{row['confidence']!r} is not one of {CONFIDENCE}")
+        for column in ("period_start", "period_end"):
+            if row[column] and not _ISO_DATE.match(row[column]):
+                _fail(path, line, column, f"not an ISO date (YYYY-MM-DD): {row[column]!r}")
+        if row["period_start"] and row["period_end"] and row["period_end"] < row["period_start"]:
+            _fail(path, line, "period_end", "period ends before it starts")
+        if known_sources is not None and row["source_id"] not in known_sources:
+            _fail(path, line, "source_id", f"unknown source id {row['source_id']!r}")
+        row["value"] = number
+        records.append(row)
+    frame = pd.DataFrame.from_records(records, columns=list(COLUMNS))
+    frame["value"] = frame["value"].astype("float64")
+    for column in ("period_start", "period_end"):
+        frame[column] = pd.to_datetime(frame[column].replace("", None))
+    frame.attrs.update(
+        table=path.stem,
+        sources=sorted(set(frame["source_id"])),
+        synthetic=False,
+        file=path.name,
+    )
+    return frame
+
+
+def _known_sources() -> set[str]:
+    from analysis.sources import load_register
+
+    return set(load_register())
+
+
+@lru_cache(maxsize=None)
+def _cached(name: str) -> pd.DataFrame:
+    if name not in TABLES:
+        raise KeyError(f"no published table {name!r}; tables are: {', '.join(TABLES)}")
+    return read_table(paths.DATA_PUBLISHED / f"{name}.csv", known_sources=_known_sources())
+
+
+def load(name: str) -> pd.DataFrame:
+    """Return a validated copy of the published table ``name`` (see :data:`TABLES`).
+
+    Examples
+    --------
+    >>> load("missing_from_care").attrs["sources"][:2]
+    ['SRC-LACMISS2015', 'SRC-LACMISS2018']
+    """
+    frame = _cached(name)
+    out = frame.copy()
+    out.attrs = dict(frame.attrs)
+    out.attrs["sources"] = list(frame.attrs["sources"])
+    return out
+
+
+def _loader(name: str) -> Callable[[], pd.DataFrame]:
+    def loader() -> pd.DataFrame:
+        return load(name)
+
+    loader.__name__ = f"load_{name}"
+    loader.__doc__ = f"Return the validated published table ``{name}``: {TABLES[name]}."
+    return loader
+
+
+load_missing_persons = _loader("missing_persons")
+load_runaways = _loader("runaways")
+load_looked_after = _loader("looked_after")
+load_missing_from_care = _loader("missing_from_care")
+load_children_in_need = _loader("children_in_need")
+load_assessment_factors = _loader("assessment_factors")
+load_population = _loader("population")
+load_exploitation = _loader("exploitation")
+load_lscb = _loader("lscb")
+
+
+def load_all() -> pd.DataFrame:
+    """Return every published figure in one long frame, with a ``table`` column.
+
+    Raises
+    ------
+    PublishedDataError
+        If a ``figure_id`` appears in two tables.
+    """
+    frames = []
+    for name in TABLES:
+        frame = load(name)
+        frame.insert(0, "table", name)
+        frames.append(frame)
+    out = pd.concat(frames, ignore_index=True)
+    dup = out["figure_id"][out["figure_id"].duplicated()]
+    if not dup.empty:
+        raise PublishedDataError(paths.DATA_PUBLISHED, None, "figure_id", f"in two tables: {dup.iloc[0]}")
+    out.attrs.update(table="all", sources=sorted(set(out["source_id"])), synthetic=False)
+    return out
+
+
+@lru_cache(maxsize=1)
+def _index() -> pd.DataFrame:
+    return load_all().set_index("figure_id")
+
+
+def figure(figure_id: str) -> pd.Series:
+    """Return one published figure (a row of :func:`load_all`) by id.
+
+    Examples
+    --------
+    >>> row = figure("LAC2012")
+    >>> int(row["value"]), row["unit"], row["source_id"]
+    (67050, 'children', 'SRC-LAC2012')
+    """
+    index = _index()
+    if figure_id not in index.index:
+        raise KeyError(f"no published figure {figure_id!r} in data/published/")
+    row = index.loc[figure_id].copy()
+    row["figure_id"] = figure_id
+    return row
+
+
+def value(figure_id: str) -> float:
+    """Return the value of one published figure.
+
+    Examples
+    --------
+    >>> value("MP07")
+    0.64
+    """
+    return float(figure(figure_id)["value"])
+
+
+def figures(*figure_ids: str) -> pd.DataFrame:
+    """Return several figures, in the order asked, with ``attrs["sources"]`` set.
+
+    Examples
+    --------
+    >>> figures("MFC01", "MFC05")["value"].tolist()
+    [800.0, 10000.0]
+    """
+    rows = [figure(fid) for fid in figure_ids]
+    out = pd.DataFrame(rows).reset_index(drop=True)
+    out.attrs.update(sources=sorted(set(out["source_id"])), synthetic=False)
+    return out
