@@ -260,7 +260,7 @@ class SyntheticParameters:
                 "between area-years by a gamma effect with shape dispersion_shape, and are "
                 "multiplied by hotspot_multiplier in the planted hotspots"
             ),
-        }
+        },
     )
 
     def __post_init__(self) -> None:
@@ -756,7 +756,8 @@ def aggregate_returns(records: pd.DataFrame) -> pd.DataFrame:
     }
     grid = np.unravel_index(np.arange(total), sizes)
     out: dict[str, Any] = {
-        name: np.asarray(cat, dtype=object)[g] for name, cat, g in zip(dims, cats, grid)
+        name: np.asarray(cat, dtype=object)[g]
+        for name, cat, g in zip(dims, cats, grid, strict=True)
     }
     for name, values in counts.items():
         out[name] = values.astype(np.int64)
