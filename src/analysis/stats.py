@@ -20,7 +20,7 @@ import math
 import numbers
 from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal, Union
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -61,7 +61,7 @@ DEFAULT_SEED = 20120910
 BYAR_THRESHOLD = 10
 
 #: Scalars, numpy arrays, lists or pandas Series of numbers.
-Numeric = Union[float, int, np.ndarray, pd.Series, Sequence[float]]  # noqa: UP007
+Numeric = float | int | np.ndarray | pd.Series | Sequence[float]
 
 
 # --------------------------------------------------------------------------------------------
@@ -1165,7 +1165,7 @@ def rate_ratio(
             low, high = (float(v) for v in population_share)
         except (TypeError, ValueError) as err:
             raise ValueError(
-                f"population_share must be a number or a (low, high) pair; got {population_share!r}"
+                f"population share must be a number or a (low, high) pair; got {population_share!r}"
             ) from err
     for v in (low, high):
         if not (math.isfinite(v) and 0.0 < v <= 1.0):
