@@ -370,7 +370,7 @@ def largest_remainder(weights: np.ndarray | list[float], total: int) -> np.ndarr
     >>> largest_remainder([1, 1, 1], 10).tolist()
     [4, 3, 3]
     >>> largest_remainder([0.5, 0.25, 0.25], 7).tolist()
-    [4, 2, 1]
+    [3, 2, 2]
     """
     w = np.asarray(weights, dtype=float)
     if total < 0 or int(total) != total:
