@@ -160,7 +160,17 @@ def missing_from_care() -> pd.DataFrame:
     }
     table["kind"] = table["figure_id"].map(kind)
     out = table[
-        ["figure_id", "measure", "value", "qualifier", "unit", "period", "definition", "kind", "source_id"]
+        [
+            "figure_id",
+            "measure",
+            "value",
+            "qualifier",
+            "unit",
+            "period",
+            "definition",
+            "kind",
+            "source_id",
+        ]
     ]
     out.attrs.update(sources=sorted(set(out["source_id"])), synthetic=False)
     return out

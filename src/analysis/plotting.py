@@ -238,8 +238,10 @@ def save_figure(
     if synthetic:
         mark_synthetic(fig)
     if footnote and sources:
-        add_footnote(fig, "Sources: " + cite_many(sources, style="short") + ". Full citations in "
-                     f"{name}.json.")
+        add_footnote(
+            fig,
+            "Sources: " + cite_many(sources, style="short") + f". Full citations in {name}.json.",
+        )
     written: list[Path] = []
     metadata_by_format = {
         "png": {"Software": None},

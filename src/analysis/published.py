@@ -34,7 +34,7 @@ import csv
 import math
 import re
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pandas as pd
@@ -200,7 +200,9 @@ def read_table(path: Path, *, known_sources: set[str] | None = None) -> pd.DataF
                 _fail(path, line, column, "required value is empty")
         fid = row["figure_id"]
         if fid in seen:
-            _fail(path, line, "figure_id", f"duplicate figure_id {fid!r} (first on line {seen[fid]})")
+            _fail(
+                path, line, "figure_id", f"duplicate figure_id {fid!r} (first on line {seen[fid]})"
+            )
         seen[fid] = line
         try:
             number = float(row["value"])
@@ -209,7 +211,9 @@ def read_table(path: Path, *, known_sources: set[str] | None = None) -> pd.DataF
         if not math.isfinite(number):
             _fail(path, line, "value", f"not a finite number: {row['value']!r}")
         if number < 0:
-            _fail(path, line, "value", f"negative value {row['value']} (counts and shares are >= 0)")
+            _fail(
+                path, line, "value", f"negative value {row['value']} (counts and shares are >= 0)"
+            )
         unit = row["unit"]
         if unit.startswith("proportion") and number > 1:
             _fail(path, line, "value", f"share above 1 ({row['value']}); give shares as fractions")
@@ -247,7 +251,7 @@ def _known_sources() -> set[str]:
     return set(load_register())
 
 
-@lru_cache(maxsize=None)
+@cache
 def _cached(name: str) -> pd.DataFrame:
     if name not in TABLES:
         raise KeyError(f"no published table {name!r}; tables are: {', '.join(TABLES)}")
@@ -305,7 +309,9 @@ def load_all() -> pd.DataFrame:
     out = pd.concat(frames, ignore_index=True)
     dup = out["figure_id"][out["figure_id"].duplicated()]
     if not dup.empty:
-        raise PublishedDataError(paths.DATA_PUBLISHED, None, "figure_id", f"in two tables: {dup.iloc[0]}")
+        raise PublishedDataError(
+            paths.DATA_PUBLISHED, None, "figure_id", f"in two tables: {dup.iloc[0]}"
+        )
     out.attrs.update(table="all", sources=sorted(set(out["source_id"])), synthetic=False)
     return out
 

@@ -100,7 +100,9 @@ def _is_current(stamp: Path, digest: str, figures: Path) -> bool:
     return all((figures / name).exists() for name in record.get("outputs", []))
 
 
-def _execute_in_subprocess(notebook: Path, stage: Path, executed: Path, timeout: int) -> tuple[int, str]:
+def _execute_in_subprocess(
+    notebook: Path, stage: Path, executed: Path, timeout: int
+) -> tuple[int, str]:
     cmd = [
         sys.executable,
         "-m",
@@ -182,9 +184,7 @@ def run_notebooks(
         (build / EXECUTED_DIR).mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=f"{nb.stem}.", dir=build))
         try:
-            code, err = _execute_in_subprocess(
-                nb, stage, build / EXECUTED_DIR / nb.name, timeout
-            )
+            code, err = _execute_in_subprocess(nb, stage, build / EXECUTED_DIR / nb.name, timeout)
             seconds = time.perf_counter() - start
             if code != 0:
                 return NotebookResult(nb.stem, "failed", seconds, error=err)
@@ -267,5 +267,7 @@ if __name__ == "__main__":  # pragma: no cover - worker entry point used by run_
         raise SystemExit(
             _execute(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), int(sys.argv[5]))
         )
-    print("usage: python -m analysis figures   (this module is the notebook runner)", file=sys.stderr)
+    print(
+        "usage: python -m analysis figures   (this module is the notebook runner)", file=sys.stderr
+    )
     raise SystemExit(2)
