@@ -128,6 +128,17 @@ def test_wilson_edge_cases_are_clipped():
     assert hi == 1.0
 
 
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.998])
+def test_wilson_limits_exactly_0_and_1_at_the_extremes(confidence):
+    # By the formula, x = 0 gives centre - spread = z^2 - z * z = 0 exactly, and x = n gives an
+    # upper limit of exactly 1; floating point in statsmodels leaves ~1e-17 for some n.
+    n = np.arange(1, 200)
+    lo, _ = stats.wilson_interval(np.zeros_like(n), n, confidence)
+    _, hi = stats.wilson_interval(n, n, confidence)
+    assert (lo == 0.0).all()
+    assert (hi == 1.0).all()
+
+
 def test_wilson_accepts_whole_number_floats():
     assert stats.wilson_interval(65.0, 100.0) == stats.wilson_interval(65, 100)
 
