@@ -404,7 +404,8 @@ def wilson_interval(x: Numeric, n: Numeric, confidence: float = 0.95) -> Interva
     """Wilson score confidence interval for a proportion ``x / n``.
 
     Computed with :func:`statsmodels.stats.proportion.proportion_confint` (``method="wilson"``,
-    no continuity correction) and clipped to [0, 1].
+    no continuity correction) and clipped to [0, 1]; the lower limit is exactly 0 when
+    ``x = 0`` and the upper exactly 1 when ``x = n``.
 
     Parameters
     ----------
@@ -452,8 +453,12 @@ def wilson_interval(x: Numeric, n: Numeric, confidence: float = 0.95) -> Interva
     prep = _prepare(x=x, n=n)
     _check_binomial(prep)
     lo, hi = proportion_confint(prep.arrays["x"], prep.arrays["n"], alpha=1.0 - c, method="wilson")
-    lo = np.clip(np.asarray(lo, dtype=float), 0.0, 1.0)
-    hi = np.clip(np.asarray(hi, dtype=float), 0.0, 1.0)
+    # The Wilson limits are exactly 0 at x = 0 and exactly 1 at x = n; statsmodels leaves
+    # rounding error of ~1e-17 there for some n, so pin them, then clip to [0, 1].
+    lo = np.where(prep.arrays["x"] == 0, 0.0, np.clip(np.asarray(lo, dtype=float), 0.0, 1.0))
+    hi = np.where(
+        prep.arrays["x"] == prep.arrays["n"], 1.0, np.clip(np.asarray(hi, dtype=float), 0.0, 1.0)
+    )
     attrs = {"method": "wilson", "confidence": c}
     return Interval(prep.wrap(lo, "lower", **attrs), prep.wrap(hi, "upper", **attrs), "wilson", c)
 
