@@ -383,3 +383,116 @@ def bar_with_interval(
         ax.bar(list(positions), values, yerr=err, color=color, capsize=3)
         ax.set_xticks(list(positions), labels)
     return ax
+
+
+def funnel_plot(
+    funnel_df: pd.DataFrame,
+    ax: Axes | None = None,
+    *,
+    label_col: str | None = None,
+    per: float | None = None,
+    title: str | None = None,
+) -> Axes:
+    """Draw a funnel plot from :func:`analysis.stats.proportion_funnel` or ``rate_funnel``.
+
+    Draws one point per area, the baseline, and smooth control-limit curves for each level in
+    ``funnel_df.attrs["levels"]`` (95% dashed, 99.8% solid by default) computed on a grid of
+    denominators with :func:`analysis.stats.funnel_limits` (proportions) or
+    :func:`analysis.stats.rate_funnel_limits` (rates), using the over-dispersion factor the
+    table was built with. Points outside the widest limits are annotated with their labels.
+
+    Parameters
+    ----------
+    funnel_df : pandas.DataFrame
+        Output of ``proportion_funnel`` or ``rate_funnel`` (its ``.attrs`` must be intact).
+    ax : matplotlib.axes.Axes, optional
+        Axes to draw on; a new figure is made if omitted.
+    label_col : str, optional
+        Column holding the area names used for annotations; defaults to the index.
+    per : float, optional
+        Display scale. For proportion funnels, values are multiplied by ``per`` (``per=100``
+        plots percentages); for rate funnels, rates are rescaled from the table's ``per`` to this
+        one. Defaults to proportions as fractions and rates per the table's ``per``.
+    title : str, optional
+        Axes title.
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+        The axes drawn on.
+    """
+    import numpy as np
+
+    from analysis import stats
+
+    attrs = funnel_df.attrs
+    kind = attrs.get("funnel_type", "proportion")
+    denominator = attrs.get("denominator", "n" if kind == "proportion" else "population")
+    value_col = attrs.get("value", "proportion" if kind == "proportion" else "rate")
+    levels = tuple(sorted(attrs.get("levels", (0.95, 0.998))))
+    phi = float(attrs.get("phi", 1.0))
+    baseline = float(attrs.get("baseline", funnel_df["baseline"].iloc[0]))
+    table_per = float(attrs.get("per", 1.0))
+    if kind == "proportion":
+        scale = float(per) if per is not None else 1.0
+    else:
+        scale = float(per) / table_per if per is not None else 1.0
+    shown_per = per if per is not None else (None if kind == "proportion" else table_per)
+
+    if ax is None:
+        _, ax = plt.subplots()
+    x = funnel_df[denominator].to_numpy(dtype=float)
+    y = funnel_df[value_col].to_numpy(dtype=float) * scale
+    grid = np.geomspace(max(x.min() * 0.8, 1e-9), x.max() * 1.1, 400)
+
+    styles = ["--", "-", ":", "-."]
+    for i, level in enumerate(levels):
+        if kind == "proportion":
+            lo, hi = stats.funnel_limits(baseline, grid, level, phi=phi)
+        else:
+            lo, hi = stats.rate_funnel_limits(baseline, grid, level, per=table_per, phi=phi)
+        style = styles[(i + (len(levels) == 1)) % len(styles)]
+        pct = f"{level * 100:.10g}%"
+        ax.plot(grid, np.asarray(lo) * scale, style, color="#555555", lw=1, label=f"{pct} limits")
+        ax.plot(grid, np.asarray(hi) * scale, style, color="#555555", lw=1)
+    ax.axhline(baseline * scale, color=PALETTE[0], lw=1, label="Baseline (pooled)")
+
+    widest = levels[-1]
+    suffix = f"{widest * 100:.10g}".replace(".", "_")
+    lo_w = funnel_df[f"lower_{suffix}"].to_numpy(dtype=float) * scale
+    hi_w = funnel_df[f"upper_{suffix}"].to_numpy(dtype=float) * scale
+    outside = (y > hi_w) | (y < lo_w)
+    ax.scatter(x[~outside], y[~outside], s=18, color=PALETTE[0], zorder=3, label="Area")
+    if outside.any():
+        ax.scatter(
+            x[outside],
+            y[outside],
+            s=24,
+            color=PALETTE[1],
+            zorder=4,
+            label=f"Outside {widest * 100:.10g}% limits",
+        )
+    names = funnel_df[label_col] if label_col is not None else funnel_df.index.to_series()
+    for xi, yi, name in zip(x[outside], y[outside], names.to_numpy()[outside], strict=True):
+        ax.annotate(str(name), (xi, yi), xytext=(4, 4), textcoords="offset points", fontsize=8)
+
+    ax.set_xlabel("Denominator (n)" if kind == "proportion" else "Population")
+    if kind == "proportion":
+        ax.set_ylabel("Percentage" if shown_per == 100 else "Proportion")
+    else:
+        ax.set_ylabel(f"Rate per {shown_per:,.0f}")
+    if phi != 1.0:
+        ax.text(
+            0.99,
+            0.01,
+            f"Limits allow for over-dispersion (phi = {phi:.3g})",
+            transform=ax.transAxes,
+            ha="right",
+            va="bottom",
+            fontsize=7,
+            color="#444444",
+        )
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8, loc="best")
+    return ax
