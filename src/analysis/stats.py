@@ -1161,6 +1161,20 @@ def rate_ratio(
     >>> r = rate_ratio(144, 498, (0.0055, 0.0063))
     >>> round(r.lower, 1), round(r.upper, 1)
     (39.9, 60.1)
+
+    Treating the population share as uniform over the range instead (and the case share as
+    normal with its binomial standard error), :func:`propagate` gives a narrower interval:
+
+    >>> share = 144 / 498
+    >>> res = propagate(
+    ...     lambda case_share, pop_share: case_share / pop_share,
+    ...     {
+    ...         "case_share": normal(share, (share * (1 - share) / 498) ** 0.5),
+    ...         "pop_share": uniform(0.0055, 0.0063),
+    ...     },
+    ... )
+    >>> round(res.mean), [round(v) for v in res.interval]
+    (49, [42, 57])
     """
     c = _check_confidence(confidence)
     if isinstance(population_share, numbers.Real):
