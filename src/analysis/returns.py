@@ -190,7 +190,7 @@ class ReturnFile:
             ctx.markup = True
             return ctx
         records: list[tuple[int, list[str]]] = []
-        reader = csv.reader(io.StringIO(text, newline=""))
+        reader = csv.reader(io.StringIO(text, newline=""), strict=True)
         try:
             for row in reader:
                 cells = [cell.strip() for cell in row]
