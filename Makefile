@@ -41,7 +41,8 @@ checksums: $(READY) ## Refresh data/published/MANIFEST.csv after editing publish
 bench: $(READY) ## Print the benchmark figures beside their targets
 	$(PY) -m analysis.bench
 
-report: $(READY) ## Build the static HTML report into site/
+report: $(READY) ## Build the static HTML report into site/ (offline; opens from the file system)
+	$(PY) -m analysis figures
 	$(PY) -m analysis report
 
 lab: $(READY) ## Start JupyterLab with the project's kernel
@@ -51,7 +52,10 @@ lock: ## Re-resolve constraints.txt from requirements.txt (needs the network)
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv && .lockenv/bin/pip install --quiet -r requirements.txt
 	{ echo "# Full lock: every package the pipeline and tests install, at the version they were tested with."; \
 	  echo "# Regenerate with: make lock  (after changing requirements.txt)"; \
-	  .lockenv/bin/pip freeze; } > constraints.txt && rm -rf .lockenv
+	  .lockenv/bin/pip freeze; } > constraints.txt
+	.lockenv/bin/pip install --quiet -r requirements-lab.txt -c constraints.txt
+	{ echo "# Full lock for make lab (pipeline packages plus JupyterLab); regenerate with make lock."; \
+	  .lockenv/bin/pip freeze; } > constraints-lab.txt && rm -rf .lockenv
 
 clean: ## Remove built outputs (figures, build stamps, site); keeps .venv
 	rm -rf build site && find figures -mindepth 1 ! -name .gitkeep -delete

@@ -41,6 +41,7 @@ __all__ = [
     "to_markdown",
     "use_house_style",
     "bar_with_interval",
+    "funnel_plot",
 ]
 
 SYNTHETIC_LABEL = "SYNTHETIC DATA, ILLUSTRATIVE ONLY"
