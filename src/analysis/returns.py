@@ -707,6 +707,20 @@ class ValidationError:
         return f"{where}{col}: {self.rule} {self.message}"
 
 
+def _detail(ctx: ReturnFile, rule: Rule, pos: int) -> str:
+    """What was found, appended to the message: the cell values, or the parser's complaint."""
+    if rule.level == "row" and pos >= 0 and rule.fields:
+        found = [(f, ctx.values(f)[pos]) for f in rule.fields]
+        if len(found) == 1:
+            return f" (found {found[0][1]!r})"
+        return " (found " + ", ".join(f"{f}={v!r}" for f, v in found) + ")"
+    if rule.code == "F05" and ctx.csv_error:
+        return f" ({ctx.csv_error})"
+    if rule.code == "F11" and pos >= 0 and ctx.header is not None:
+        return f" ({len(ctx.rows[pos])} fields, header has {len(ctx.header)})"
+    return ""
+
+
 def validate(ctx: ReturnFile, rules: Iterable[Rule] | None = None) -> list[ValidationError]:
     """Apply rules (default: all file and row rules) to one parsed return.
 
@@ -728,6 +742,8 @@ def validate(ctx: ReturnFile, rules: Iterable[Rule] | None = None) -> list[Valid
     ...     print(e.rule, e.row, e.column)
     R05 2 period
     R25 2 confirmed_victims;identified_at_risk
+    >>> validate(ReturnFile.from_text(text, register={"SYN001"}))[0].message
+    "period's second year is not the year after its first (e.g. 2011-12, not 2011-13) (found '2011-13')"
     """
     chosen = [r for r in RULES.values() if r.level != "collection"] if rules is None else rules
     errors: list[ValidationError] = []
@@ -741,7 +757,8 @@ def validate(ctx: ReturnFile, rules: Iterable[Rule] | None = None) -> list[Valid
                 row = ctx.lines[pos]
             columns = rule.columns(ctx) if rule.columns is not None else [";".join(rule.fields)]
             for column in columns:
-                errors.append(ValidationError(ctx.name, row, column, rule.code, rule.message))
+                message = rule.message + _detail(ctx, rule, pos)
+                errors.append(ValidationError(ctx.name, row, column, rule.code, message))
     return errors
 
 
