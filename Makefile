@@ -38,8 +38,9 @@ synthetic: $(READY) ## Regenerate data/synthetic/ byte-identically from its seed
 checksums: $(READY) ## Refresh data/published/MANIFEST.csv after editing published data
 	$(PY) -m analysis sources --update-checksums
 
-bench: $(READY) ## Print the benchmark figures beside their targets
+bench: $(READY) ## Print the benchmark figures beside their targets (data generation, ingest, build speed)
 	$(PY) -m analysis.bench
+	$(PY) -m analysis.bench_pipeline
 
 report: $(READY) ## Build the static HTML report into site/ (offline; opens from the file system)
 	$(PY) -m analysis figures

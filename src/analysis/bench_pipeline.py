@@ -1,0 +1,110 @@
+"""Build-speed benchmark for ``make bench``: printed figures beside their targets, never a test.
+
+Measures, with the environment present:
+
+- a cold ``make figures`` (figures and stamps deleted), against 30 s;
+- a no-op ``make figures`` straight after, against 2 s;
+- the floor: for each notebook, a bare kernel start plus the imports it needs; the cold build
+  should take at most 1.5 x (sum of floors / cores), and the ratio is printed;
+- ``make test``, against 5 minutes (skip with ``--no-test``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from analysis import paths
+
+__all__ = ["floor_seconds", "main", "timed"]
+
+
+def timed(cmd: list[str], cwd: Path) -> float:
+    """Run a command and return its wall time in seconds; raise if it fails."""
+    start = time.perf_counter()
+    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def _imports(notebook: Path) -> str:
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    lines = []
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        for line in cell.source.splitlines():
+            if line.startswith(("import ", "from ")):
+                lines.append(line)
+    return "\n".join(lines)
+
+
+def floor_seconds(notebook: Path) -> float:
+    """Time a fresh kernel that runs only the notebook's import lines (the floor of its cost)."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(_imports(notebook))]
+    start = time.perf_counter()
+    NotebookClient(
+        nb,
+        kernel_name="python3",
+        shutdown_kernel="immediate",
+        resources={"metadata": {"path": str(notebook.parent)}},
+    ).execute()
+    return time.perf_counter() - start
+
+
+def _row(name: str, value: float, target: str, ok: bool) -> str:
+    return f"  {name:<44} {value:>8.2f}   {target:<22} {'met' if ok else 'NOT MET'}"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the build-speed figures; return 0 when every target is met, 1 otherwise."""
+    parser = argparse.ArgumentParser(prog="python -m analysis.bench_pipeline")
+    parser.add_argument("--no-test", action="store_true", help="skip timing `make test`")
+    args = parser.parse_args(argv)
+    root = paths.PROJECT_ROOT
+    cores = os.cpu_count() or 1
+    python = [sys.executable, "-m", "analysis", "figures"]
+    print(f"Build speed ({cores} cores)")
+    print(f"  {'measure':<44} {'seconds':>8}   {'target':<22} result")
+
+    notebooks = sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    floors = {nb.stem: floor_seconds(nb) for nb in notebooks}
+    shutil.rmtree(root / "build" / "stamps", ignore_errors=True)
+    for path in (root / "figures").iterdir():
+        if path.name != ".gitkeep":
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    cold = timed(python, root)
+    noop = timed(["make", "-s", "figures"], root)
+    bound = 1.5 * sum(floors.values()) / cores
+    results = [
+        ("cold make figures (figures deleted)", cold, "<= 30 s", cold <= 30),
+        ("no-op make figures", noop, "<= 2 s", noop <= 2),
+        ("sum of notebook floors / cores", sum(floors.values()) / cores, "(floor)", True),
+        (
+            f"cold build / floor bound (ratio {cold / bound * 1.5:.2f})",
+            cold,
+            f"<= 1.5 x floor = {bound:.1f}",
+            cold <= bound,
+        ),
+    ]
+    if not args.no_test:
+        test = timed(["make", "-s", "test"], root)
+        results.append(("make test", test, "<= 300 s", test <= 300))
+    for row in results:
+        print(_row(*row))
+    print("  floors per notebook: " + ", ".join(f"{k[:2]} {v:.1f}s" for k, v in floors.items()))
+    return 0 if all(ok for *_, ok in results) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
