@@ -170,17 +170,27 @@ def derivable_cells(
     return _derivable(m, _lines(m.shape, row_known, col_known, grand_known))
 
 
-def _order_key(value: int, position: int) -> tuple[int, int, int]:
-    """Sort key for complementary cells: non-zero first, then smallest, then first."""
-    return (0 if value > 0 else 1, value, position)
+def _known_zero(values: np.ndarray) -> np.ndarray:
+    """Cells in a row or column whose total is 0: anyone can tell they are 0."""
+    rows = values.sum(axis=1, keepdims=True) == 0
+    cols = values.sum(axis=0, keepdims=True) == 0
+    return rows | cols
 
 
 def _smallest(values: np.ndarray, candidates: np.ndarray) -> int | None:
-    """Flat index of the preferred cell among candidate flat indices (None if none)."""
-    flat = values.ravel()
+    """Flat index of the preferred complementary cell among candidate flat indices.
+
+    Preference: cells not known to be 0 from a zero total (suppressing those protects
+    nothing), then non-zero cells, then the smallest value, then the first position.
+    """
     if candidates.size == 0:
         return None
-    return min(candidates.tolist(), key=lambda k: _order_key(int(flat[k]), k))
+    flat = values.ravel()
+    zero_line = _known_zero(values).ravel()
+    return min(
+        candidates.tolist(),
+        key=lambda k: (bool(zero_line[k]), int(flat[k]) == 0, int(flat[k]), k),
+    )
 
 
 def _line_pass(values: np.ndarray, mask: np.ndarray, lines: list[np.ndarray]) -> bool:
