@@ -177,8 +177,9 @@ def load_register(path: Path | None = None, *, check_figures: bool = True) -> pd
     Examples
     --------
     >>> reg = load_register()
-    >>> reg.set_index("claim_id").loc["C16", ["value", "unit", "qualifier"]].tolist()
-    [200000.0, 'people', 'about']
+    >>> row = reg.set_index("claim_id").loc["C16"]
+    >>> float(row["value"]), row["unit"], row["qualifier"]
+    (200000.0, 'people', 'about')
     """
     path = Path(path) if path is not None else register_path()
     shown = _display(path)
