@@ -1,0 +1,735 @@
+"""Hotspots in an annual collection: collate returns, compare areas, model counts, map them.
+
+Notebook 06 uses these functions on the labelled **synthetic** collection (152 areas, codes
+``SYN001``-``SYN152``, three financial years; see :mod:`analysis.synthetic`), and the recovery
+test runs the same functions on the committed files. Nothing here is real data, and the tile grid
+implies no geography: areas sit in code order on a square grid.
+
+The steps:
+
+1. :func:`collate_returns` runs the validating ingest (:func:`analysis.returns.ingest`) over a
+   folder of returns and :func:`ingest_summary` reports what it found;
+   :func:`area_period_counts` adds each area's register (children, looked-after children,
+   children's homes) to its counts and derives rates per 10,000 children (:func:`rate_per`).
+2. :func:`fit_negative_binomial` models area-year counts with a negative binomial (NB2) model:
+   period effects, looked-after children per 10,000 children and children's homes per 10,000
+   children, with ``log(child_population)`` as offset; :func:`irr_table` gives incidence rate
+   ratios (IRRs) with 95% confidence intervals and :func:`generator_irrs` the values implied by
+   the generator's parameters, where the model can recover them.
+   :func:`looked_after_rate_ratio` estimates the looked-after rate ratio from the returns'
+   looked-after breakdown with a model that matches how the records were generated.
+3. :func:`crude_funnel` (rates per 10,000 children) and :func:`standardised_funnel` (observed
+   over model-expected counts, i.e. indirectly standardised ratios) call
+   :func:`analysis.stats.rate_funnel` with Spiegelhalter's multiplicative over-dispersion factor.
+   :func:`flag_summary` counts planted hotspots found and other areas flagged.
+4. :func:`tile_grid` places areas on a deterministic grid and :func:`plot_tile_map` draws it.
+5. :func:`suppress_area_counts` applies disclosure control (:func:`analysis.disclosure.suppress`)
+   to an area table's counts and withholds rates derived from any suppressed count.
+
+:func:`analyse` runs the whole chain and returns a :class:`HotspotAnalysis`.
+
+Importing this module has no side effects.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis import disclosure, paths, returns, stats
+
+__all__ = [
+    "HOTSPOT_LEVEL",
+    "INCREMENTS",
+    "SIGNIFICANCE_ORDER",
+    "HotspotAnalysis",
+    "analyse",
+    "area_period_counts",
+    "collate_returns",
+    "crude_funnel",
+    "fit_negative_binomial",
+    "flag_summary",
+    "flagged",
+    "generator_irrs",
+    "ingest_summary",
+    "irr_table",
+    "load_parameters",
+    "load_register",
+    "looked_after_rate_ratio",
+    "plot_tile_map",
+    "rate_per",
+    "standardised_funnel",
+    "suppress_area_counts",
+    "tile_grid",
+]
+
+#: Funnel level at which an area counts as a flagged hotspot in the recovery test.
+HOTSPOT_LEVEL = 0.95
+#: Change in each covariate that an IRR refers to (per 10,000 children).
+INCREMENTS: dict[str, float] = {"lac_rate": 10.0, "homes_rate": 1.0}
+#: Significance labels from :func:`analysis.stats.rate_funnel`, highest first.
+SIGNIFICANCE_ORDER: tuple[str, ...] = (
+    "high (99.8%)",
+    "high (95%)",
+    "not significant",
+    "low (95%)",
+    "low (99.8%)",
+)
+_FORMULA = "count ~ C(period) + lac_rate + homes_rate"
+_COUNT = "identified_at_risk"
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+def load_register(path: Path | str | None = None) -> pd.DataFrame:
+    """Read an area register (default: the committed synthetic register).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``area_code, child_population, looked_after, childrens_homes`` (plus any others
+        in the file), sorted by code.
+    """
+    path = Path(path) if path is not None else paths.DATA_SYNTHETIC / "synthetic_area_register.csv"
+    frame = pd.read_csv(path, dtype={"area_code": str})
+    return frame.sort_values("area_code").reset_index(drop=True)
+
+
+def load_parameters(path: Path | str | None = None) -> dict[str, Any]:
+    """Read the synthetic generator's recorded parameters (``synthetic_parameters.json``)."""
+    path = Path(path) if path is not None else paths.DATA_SYNTHETIC / "synthetic_parameters.json"
+    return json.loads(Path(path).read_text(encoding="utf-8"))
+
+
+def collate_returns(
+    returns_dir: Path | str | None = None, register: Iterable[str] | None = None
+) -> returns.IngestResult:
+    """Validate and collate a folder of returns with :func:`analysis.returns.ingest`.
+
+    Parameters
+    ----------
+    returns_dir : path, optional
+        Default: the committed synthetic returns.
+    register : iterable of str, optional
+        Area codes accepted (default: the synthetic register).
+    """
+    folder = (
+        Path(returns_dir) if returns_dir is not None else paths.DATA_SYNTHETIC / "synthetic_returns"
+    )
+    return returns.ingest(folder, register)
+
+
+def ingest_summary(result: returns.IngestResult) -> pd.DataFrame:
+    """Summarise an ingest: files checked, collated and rejected, errors, rows, areas, periods.
+
+    Examples
+    --------
+    >>> empty = returns.IngestResult([], [], [], pd.DataFrame(columns=["area_code", "period"]))
+    >>> ingest_summary(empty).set_index("item")["value"].tolist()
+    [0, 0, 0, 0, 0, 0, 0]
+    """
+    collated = result.collated
+    items = [
+        ("files checked", len(result.files)),
+        ("files collated", len(result.valid)),
+        ("files rejected", len(result.invalid)),
+        ("errors reported", len(result.errors)),
+        ("rows collated", len(collated)),
+        ("areas", int(collated["area_code"].nunique())),
+        ("periods", int(collated["period"].nunique())),
+    ]
+    return pd.DataFrame(items, columns=["item", "value"])
+
+
+def rate_per(x: Any, population: Any, per: float = 10_000) -> Any:
+    """Rate per ``per`` people: ``per * x / population``.
+
+    Examples
+    --------
+    >>> rate_per(12, 40_000)
+    3.0
+    >>> rate_per(pd.Series([5, 30]), pd.Series([10_000, 60_000])).tolist()
+    [5.0, 5.0]
+    """
+    return per * x / population
+
+
+def area_period_counts(
+    collated: pd.DataFrame, register: pd.DataFrame, count: str = _COUNT
+) -> pd.DataFrame:
+    """One row per area and period collated: the count, the register and rates per 10,000.
+
+    Only area-periods with a collated return appear (a missing return is not a zero).
+
+    Parameters
+    ----------
+    collated : pandas.DataFrame
+        Collated returns (``area_code``, ``period`` and the count column).
+    register : pandas.DataFrame
+        ``area_code, child_population, looked_after, childrens_homes``.
+    count : str
+        Count column summed (default ``identified_at_risk``).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area_code, period, count, child_population, looked_after, childrens_homes, rate``
+        (count per 10,000 children), ``lac_rate`` and ``homes_rate`` (looked-after children and
+        children's homes per 10,000 children), sorted by area and period.
+
+    Examples
+    --------
+    >>> col = pd.DataFrame({"area_code": ["A", "A", "B"], "period": ["2012-13"] * 3,
+    ...                     "identified_at_risk": [3, 9, 4]})
+    >>> reg = pd.DataFrame({"area_code": ["A", "B"], "child_population": [40_000, 20_000],
+    ...                     "looked_after": [200, 60], "childrens_homes": [4, 1]})
+    >>> area_period_counts(col, reg)[["area_code", "count", "rate", "lac_rate", "homes_rate"]]
+      area_code  count  rate  lac_rate  homes_rate
+    0         A     12   3.0      50.0         1.0
+    1         B      4   2.0      30.0         0.5
+    """
+    grouped = collated.groupby(["area_code", "period"], as_index=False, observed=True)[count].sum()
+    grouped = grouped.rename(columns={count: "count"})
+    cols = ["area_code", "child_population", "looked_after", "childrens_homes"]
+    out = grouped.merge(register[cols], on="area_code", how="left", validate="many_to_one")
+    if out["child_population"].isna().any():
+        missing = sorted(out.loc[out["child_population"].isna(), "area_code"].unique())
+        raise ValueError(f"areas not in the register: {missing}")
+    out["count"] = out["count"].astype("int64")
+    out["rate"] = rate_per(out["count"], out["child_population"])
+    out["lac_rate"] = rate_per(out["looked_after"], out["child_population"])
+    out["homes_rate"] = rate_per(out["childrens_homes"], out["child_population"])
+    return out.sort_values(["area_code", "period"]).reset_index(drop=True)
+
+
+# --------------------------------------------------------------------------- model
+
+
+def fit_negative_binomial(area_periods: pd.DataFrame, formula: str = _FORMULA) -> Any:
+    """Fit an NB2 model of area-period counts with ``log(child_population)`` as offset.
+
+    Uses :func:`statsmodels.formula.api.negativebinomial`, which estimates the dispersion
+    ``alpha`` (variance ``mu + alpha * mu**2``) with the coefficients by maximum likelihood;
+    a deterministic optimiser (Newton), so refits give identical results.
+
+    Parameters
+    ----------
+    area_periods : pandas.DataFrame
+        From :func:`area_period_counts` (``count``, ``period``, ``lac_rate``, ``homes_rate``,
+        ``child_population``; plus any other column the formula names).
+    formula : str
+        Patsy formula; default ``count ~ C(period) + lac_rate + homes_rate``.
+
+    Returns
+    -------
+    statsmodels results
+        Raises ``RuntimeError`` if the optimiser did not converge.
+    """
+    import statsmodels.formula.api as smf
+
+    offset = np.log(area_periods["child_population"].to_numpy(dtype=float))
+    model = smf.negativebinomial(formula, area_periods, offset=offset, loglike_method="nb2")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        result = model.fit(method="newton", maxiter=200, disp=0)
+    if not result.mle_retvals.get("converged", False):
+        raise RuntimeError("negative binomial fit did not converge")
+    return result
+
+
+def expected_counts(result: Any, area_periods: pd.DataFrame) -> np.ndarray:
+    """Model-expected counts for each area-period (offset included)."""
+    offset = np.log(area_periods["child_population"].to_numpy(dtype=float))
+    return np.asarray(result.predict(area_periods, offset=offset), dtype=float)
+
+
+def irr_table(
+    result: Any, increments: Mapping[str, float] | None = None, confidence: float = 0.95
+) -> pd.DataFrame:
+    """Incidence rate ratios with Wald confidence intervals, one row per model term.
+
+    Covariate IRRs refer to a change of ``increments[term]`` (default :data:`INCREMENTS`: 10
+    more looked-after children per 10,000 children; 1 more children's home per 10,000 children).
+    The intercept is a baseline rate per child (per 10,000 in ``estimate``); ``alpha`` is the NB2
+    dispersion, reported as is.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``term, change, estimate, lower, upper, p_value, kind``.
+    """
+    increments = dict(INCREMENTS if increments is None else increments)
+    params = result.params
+    ci = result.conf_int(alpha=1 - confidence)
+    rows = []
+    for term in params.index:
+        b, lo, hi = float(params[term]), float(ci.loc[term, 0]), float(ci.loc[term, 1])
+        p = float(result.pvalues[term])
+        if term == "alpha":
+            rows.append((term, "", b, lo, hi, p, "NB2 dispersion"))
+        elif term == "Intercept":
+            rows.append(
+                (term, "", 1e4 * math.exp(b), 1e4 * math.exp(lo), 1e4 * math.exp(hi), p,
+                 "baseline rate per 10,000 children")
+            )
+        else:
+            step = increments.get(term, 1.0)
+            change = f"+{step:g} per 10,000 children" if term in increments else "vs reference"
+            rows.append(
+                (term, change, math.exp(b * step), math.exp(lo * step), math.exp(hi * step), p,
+                 "incidence rate ratio")
+            )
+    return pd.DataFrame(
+        rows, columns=["term", "change", "estimate", "lower", "upper", "p_value", "kind"]
+    )
+
+
+def generator_irrs(
+    parameters: Mapping[str, Any],
+    register: pd.DataFrame,
+    increments: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
+    """The IRRs the synthetic generator's recorded parameters imply, and whether they are exact.
+
+    The generator (:func:`analysis.synthetic.area_period_truth`) sets an area's expected count
+    proportional to ``trend[t] * (pop - lac + rr * lac) * exp(homes_effect * (d / mean(d) - 1))
+    * hotspot`` with ``d`` children's homes per child (``mean`` over areas, unweighted), and a
+    gamma area-year effect of shape ``k``. Hence, for the NB2 model of
+    :func:`fit_negative_binomial`:
+
+    * period IRRs are ``trend[t] / trend[0]`` (exact);
+    * the homes IRR per ``s`` homes per 10,000 children is ``exp(homes_effect * s / mean(d10k))``
+      with ``d10k`` homes per 10,000 children (exact: log-linear, as in the model);
+    * ``alpha = 1 / k`` (exact when hotspots are in the model, otherwise they inflate it);
+    * the looked-after term is ``log(1 + (rr - 1) p)``, *not* linear in the rate ``p``: the
+      value given is the slope at the mean area rate, an approximation only;
+    * a hotspot indicator's IRR is ``hotspot_multiplier``.
+
+    Parameters
+    ----------
+    parameters : mapping
+        The parameters document (``synthetic_parameters.json``); its ``parameters`` entry is used.
+    register : pandas.DataFrame
+        The register the data were made from.
+    increments : mapping, optional
+        As :func:`irr_table`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``term, true_value, truth_basis, exact``.
+
+    Examples
+    --------
+    >>> reg = pd.DataFrame({"child_population": [10_000, 10_000], "looked_after": [50, 70],
+    ...                     "childrens_homes": [1, 3]})
+    >>> p = {"parameters": {"period_trend": [0.8, 1.0], "periods": ["a", "b"],
+    ...      "homes_effect": 0.2, "looked_after_rate_ratio": 11.0, "dispersion_shape": 4.0,
+    ...      "hotspot_multiplier": 2.0}}
+    >>> t = generator_irrs(p, reg).set_index("term")
+    >>> float(t.loc["C(period)[T.b]", "true_value"]), float(t.loc["homes_rate", "true_value"])
+    (1.25, 1.1052)
+    >>> float(t.loc["lac_rate", "true_value"]), float(t.loc["alpha", "true_value"])
+    (1.0095, 0.25)
+    """
+    increments = dict(INCREMENTS if increments is None else increments)
+    par = parameters.get("parameters", parameters)
+    trend = [float(v) for v in par["period_trend"]]
+    periods = list(par["periods"])
+    pop = register["child_population"].to_numpy(dtype=float)
+    d10k = 1e4 * register["childrens_homes"].to_numpy(dtype=float) / pop
+    p_bar = float(np.mean(register["looked_after"].to_numpy(dtype=float) / pop))
+    rr = float(par["looked_after_rate_ratio"])
+    rows: list[tuple[str, float, str, bool]] = []
+    for period, level in zip(periods[1:], trend[1:], strict=True):
+        rows.append(
+            (f"C(period)[T.{period}]", level / trend[0],
+             f"period_trend {level:g} / {trend[0]:g}", True)
+        )
+    slope = (rr - 1.0) / (1.0 + (rr - 1.0) * p_bar)
+    rows.append(
+        ("lac_rate", math.exp(slope * increments["lac_rate"] / 1e4),
+         f"slope of log(1 + (rr - 1) p) at the mean area rate, rr = {rr:g}: approximate, the "
+         "generator is not log-linear in the looked-after rate", False)
+    )
+    homes_effect = float(par["homes_effect"])
+    rows.append(
+        ("homes_rate", math.exp(homes_effect * increments["homes_rate"] / float(np.mean(d10k))),
+         f"exp(homes_effect {homes_effect:g} x step / mean homes per 10,000 "
+         f"{float(np.mean(d10k)):.4g})", True)
+    )
+    rows.append(("hotspot", float(par["hotspot_multiplier"]), "hotspot_multiplier", True))
+    k = float(par["dispersion_shape"])
+    rows.append(("alpha", 1.0 / k, f"1 / dispersion_shape {k:g}", True))
+    return pd.DataFrame(rows, columns=["term", "true_value", "truth_basis", "exact"])
+
+
+def looked_after_rate_ratio(
+    collated: pd.DataFrame, register: pd.DataFrame, count: str = _COUNT, confidence: float = 0.95
+) -> dict[str, float]:
+    """Estimate how many times as likely a looked-after child is to be counted as another child.
+
+    Among an area-period's records with a known looked-after status, the share looked after is
+    ``rr * L / (rr * L + N - L)`` for ``L`` looked-after children out of ``N``: a binomial model
+    with logit link, intercept ``log(rr)`` and offset ``log(L / (N - L))``, fitted with
+    :class:`statsmodels.genmod.generalized_linear_model.GLM`. This matches the synthetic generator
+    (status drawn per record; ``unknown`` masks status at random), so ``rr`` is recoverable.
+
+    Returns
+    -------
+    dict
+        ``estimate, lower, upper`` (rate ratio and Wald interval), ``pearson_dispersion``,
+        ``looked_after_records``, ``other_records``.
+
+    Examples
+    --------
+    With 100 looked-after children among 10,100, 30 looked-after and 90 other records in each
+    of two areas, the rate ratio is (30 / 100) / (90 / 10,000) = 33.33:
+
+    >>> col = pd.DataFrame({"area_code": ["A", "A", "B", "B"], "period": ["p"] * 4,
+    ...                     "looked_after": ["yes", "no"] * 2, "identified_at_risk": [30, 90] * 2})
+    >>> reg = pd.DataFrame({"area_code": ["A", "B"], "child_population": [10_100, 10_100],
+    ...                     "looked_after": [100, 100], "childrens_homes": [1, 1]})
+    >>> round(looked_after_rate_ratio(col, reg)["estimate"], 4)
+    33.3333
+    """
+    import statsmodels.api as sm
+
+    known = collated[collated["looked_after"].isin(["yes", "no"])]
+    table = known.pivot_table(
+        index=["area_code", "period"], columns="looked_after", values=count, aggfunc="sum",
+        fill_value=0,
+    ).reset_index()
+    for col in ("yes", "no"):
+        if col not in table:
+            table[col] = 0
+    table = table.merge(register[["area_code", "child_population", "looked_after"]], on="area_code")
+    lac = table["looked_after"].to_numpy(dtype=float)
+    offset = np.log(lac / (table["child_population"].to_numpy(dtype=float) - lac))
+    endog = np.column_stack([table["yes"].to_numpy(float), table["no"].to_numpy(float)])
+    fit = sm.GLM(endog, np.ones((len(table), 1)), family=sm.families.Binomial(),
+                 offset=offset).fit()
+    lo, hi = fit.conf_int(alpha=1 - confidence)[0]
+    return {
+        "estimate": float(np.exp(fit.params[0])),
+        "lower": float(np.exp(lo)),
+        "upper": float(np.exp(hi)),
+        "pearson_dispersion": float(fit.pearson_chi2 / fit.df_resid) if fit.df_resid else math.nan,
+        "looked_after_records": int(table["yes"].sum()),
+        "other_records": int(table["no"].sum()),
+    }
+
+
+# --------------------------------------------------------------------------- funnels
+
+
+def crude_funnel(
+    counts: pd.Series, population: pd.Series, levels: Sequence[float] = (0.95, 0.998)
+) -> pd.DataFrame:
+    """Funnel of crude rates per 10,000 children, with Spiegelhalter over-dispersion.
+
+    Parameters
+    ----------
+    counts, population : pandas.Series
+        Indexed by area code (aligned on it).
+
+    Examples
+    --------
+    >>> f = crude_funnel(pd.Series([10, 10, 40], index=["A", "B", "C"]),
+    ...                  pd.Series([20_000, 20_000, 20_000], index=["A", "B", "C"]))
+    >>> f["rate"].tolist(), round(f.attrs["baseline"], 4)
+    ([5.0, 5.0, 20.0], 10.0)
+    """
+    population = population.reindex(counts.index)
+    return stats.rate_funnel(
+        counts, population, per=10_000, levels=tuple(levels), overdispersion=True,
+        labels=list(counts.index),
+    )
+
+
+def standardised_funnel(
+    observed: pd.Series, expected: pd.Series, levels: Sequence[float] = (0.95, 0.998)
+) -> pd.DataFrame:
+    """Funnel of indirectly standardised ratios (observed / expected) with over-dispersion.
+
+    :func:`analysis.stats.rate_funnel` with the expected count as the "population" and
+    ``per=1``: the ``rate`` column is the ratio of observed to expected, the baseline is
+    ``sum(observed) / sum(expected)`` and limits are Poisson-approximate around it at each area's
+    expected count, widened by Spiegelhalter's ``phi`` if it exceeds 1.
+
+    Examples
+    --------
+    >>> f = standardised_funnel(pd.Series([10, 30], index=["A", "B"]),
+    ...                         pd.Series([10.0, 20.0], index=["A", "B"]))
+    >>> f["rate"].tolist(), round(f.attrs["baseline"], 4)
+    ([1.0, 1.5], 1.3333)
+    """
+    expected = expected.reindex(observed.index)
+    return stats.rate_funnel(
+        observed, expected, per=1, levels=tuple(levels), overdispersion=True,
+        labels=list(observed.index),
+    )
+
+
+def flagged(funnel: pd.DataFrame, level: float = HOTSPOT_LEVEL) -> pd.Index:
+    """Areas flagged high at ``level`` or a stricter level (e.g. 95% includes 99.8%).
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"significance": ["high (99.8%)", "high (95%)", "low (95%)"]},
+    ...                  index=["A", "B", "C"])
+    >>> flagged(f).tolist(), flagged(f, 0.998).tolist()
+    (['A', 'B'], ['A'])
+    """
+    levels = [lv for lv in funnel.attrs.get("levels", (0.95, 0.998)) if lv >= level]
+    if not levels:
+        levels = [level]
+    labels = {f"high ({lv * 100:.10g}%)" for lv in levels}
+    return funnel.index[funnel["significance"].isin(labels)]
+
+
+def flag_summary(
+    funnel: pd.DataFrame, hotspots: Iterable[str], level: float = HOTSPOT_LEVEL
+) -> dict[str, Any]:
+    """How many planted hotspots a funnel flags high at ``level`` and how many other areas.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"significance": ["high (99.8%)", "high (95%)", "not significant"]},
+    ...                  index=["A", "B", "C"])
+    >>> s = flag_summary(f, ["A", "C"])
+    >>> s["hotspots_found"], s["hotspots_missed"], s["false_positives"], s["other_areas"]
+    (['A'], ['C'], ['B'], 1)
+    """
+    hot = sorted(set(hotspots))
+    flags = set(flagged(funnel, level))
+    others = [a for a in funnel.index if a not in set(hot)]
+    false_pos = sorted(a for a in others if a in flags)
+    return {
+        "level": level,
+        "hotspots": hot,
+        "hotspots_found": [a for a in hot if a in flags],
+        "hotspots_missed": [a for a in hot if a not in flags],
+        "false_positives": false_pos,
+        "other_areas": len(others),
+        "false_positive_share": len(false_pos) / len(others) if others else math.nan,
+        "phi": funnel.attrs.get("overdispersion_factor"),
+    }
+
+
+# --------------------------------------------------------------------------- tile grid
+
+
+def tile_grid(codes: Sequence[str], ncols: int = 13) -> pd.DataFrame:
+    """Place areas on a square grid in code order: left to right, then top to bottom.
+
+    Purely a layout: neighbours on the grid are neighbours in code order, not on the ground.
+
+    Examples
+    --------
+    >>> tile_grid(["B", "A", "C", "D"], ncols=3)
+      area_code  row  col
+    0         A    0    0
+    1         B    0    1
+    2         C    0    2
+    3         D    1    0
+    """
+    if ncols < 1:
+        raise ValueError("ncols must be at least 1")
+    ordered = sorted(codes)
+    pos = np.arange(len(ordered))
+    return pd.DataFrame({"area_code": ordered, "row": pos // ncols, "col": pos % ncols})
+
+
+_SIGNIFICANCE_COLOURS = {
+    "high (99.8%)": "#B2182B",
+    "high (95%)": "#EF8A62",
+    "not significant": "#E8E8E8",
+    "low (95%)": "#67A9CF",
+    "low (99.8%)": "#2166AC",
+}
+
+
+def plot_tile_map(
+    ax: Any,
+    grid: pd.DataFrame,
+    significance: pd.Series,
+    ratio: pd.Series | None = None,
+    outline: Iterable[str] = (),
+    outline_label: str = "planted hotspot",
+) -> Any:
+    """Draw a tile-grid map: one square per area coloured by funnel significance.
+
+    Parameters
+    ----------
+    ax : matplotlib Axes
+    grid : pandas.DataFrame
+        From :func:`tile_grid`.
+    significance : pandas.Series
+        Significance label per area code (:data:`SIGNIFICANCE_ORDER`).
+    ratio : pandas.Series, optional
+        A number per area printed under its code (e.g. the standardised ratio).
+    outline : iterable of str
+        Areas drawn with a thick black outline.
+    """
+    from matplotlib.patches import Patch, Rectangle
+
+    outlined = set(outline)
+    nrows = int(grid["row"].max()) + 1
+    ncols = int(grid["col"].max()) + 1
+    for r in grid.itertuples():
+        sig = significance.get(r.area_code, "not significant")
+        colour = _SIGNIFICANCE_COLOURS.get(sig, "#FFFFFF")
+        y = nrows - 1 - r.row
+        ax.add_patch(Rectangle((r.col, y), 0.94, 0.94, facecolor=colour, edgecolor="white", lw=0.5))
+        if r.area_code in outlined:
+            ax.add_patch(
+                Rectangle((r.col + 0.03, y + 0.03), 0.88, 0.88, fill=False, edgecolor="black",
+                          lw=2.0, zorder=3)
+            )
+        dark = sig in ("high (99.8%)", "low (99.8%)")
+        text = r.area_code.removeprefix("SYN")
+        if ratio is not None and r.area_code in ratio.index:
+            text += f"\n{ratio[r.area_code]:.2f}"
+        ax.text(r.col + 0.47, y + 0.47, text, ha="center", va="center", fontsize=6.2,
+                color="white" if dark else "#222222", zorder=4)
+    ax.set_xlim(-0.1, ncols + 0.05)
+    ax.set_ylim(-0.1, nrows + 0.05)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    handles = [Patch(facecolor=_SIGNIFICANCE_COLOURS[s], label=s) for s in SIGNIFICANCE_ORDER]
+    handles.append(Patch(facecolor="white", edgecolor="black", lw=2.0, label=outline_label))
+    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
+              frameon=False)
+    return ax
+
+
+# --------------------------------------------------------------------------- disclosure
+
+
+def suppress_area_counts(
+    frame: pd.DataFrame,
+    count_columns: Sequence[str],
+    derived_columns: Sequence[str] = (),
+    *,
+    threshold: int = 5,
+    index: str = "area_code",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Disclosure control for an area table: suppress its counts, withhold rates derived from them.
+
+    The count columns (rows = areas) go through :func:`analysis.disclosure.suppress` (primary
+    and complementary suppression, totals treated as public); in any row with a suppressed
+    count, ``derived_columns`` (rates, ratios computed from the counts) are withheld too.
+
+    Returns
+    -------
+    (published, counts) : tuple of pandas.DataFrame
+        ``published`` is ``frame`` with suppressed cells shown as ``[c]``; ``counts`` is the
+        suppressed count block alone (pass it to :func:`analysis.disclosure.check_disclosure`).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"area_code": ["A", "B", "C"], "n": [3, 40, 25], "m": [12, 30, 2],
+    ...                   "rate": [1.5, 7.0, 2.7]})
+    >>> pub, counts = suppress_area_counts(t, ["n", "m"], ["rate"])
+    >>> pub["rate"].tolist()
+    ['[c]', 7.0, '[c]']
+    >>> disclosure.check_disclosure(counts)
+    """
+    body = frame.set_index(index)[list(count_columns)]
+    counts = disclosure.suppress(body, threshold=threshold)
+    symbol = counts.attrs["suppression_symbol"]
+    published = frame.set_index(index).astype(object)
+    hidden = pd.Series(False, index=published.index)
+    for col in count_columns:
+        published[col] = counts[col]
+        hidden |= counts[col].map(lambda v: isinstance(v, str) and v == symbol)
+    for col in derived_columns:
+        published.loc[hidden, col] = symbol
+    published = published.reset_index()
+    published.attrs.update(counts.attrs)
+    return published, counts
+
+
+# --------------------------------------------------------------------------- whole chain
+
+
+@dataclass
+class HotspotAnalysis:
+    """Everything :func:`analyse` computes.
+
+    Attributes
+    ----------
+    ingest : analysis.returns.IngestResult
+    register : pandas.DataFrame
+    area_periods : pandas.DataFrame
+        :func:`area_period_counts` plus ``expected`` (model-expected count).
+    model : statsmodels results
+        :func:`fit_negative_binomial` (no hotspot term: what an analyst without the truth fits).
+    crude_pooled, crude_latest : pandas.DataFrame
+        :func:`crude_funnel` of pooled periods and of the latest period.
+    standardised_pooled, standardised_latest : pandas.DataFrame
+        :func:`standardised_funnel` of pooled periods and of the latest period.
+    hotspots : list of str
+        Planted hotspots (from the parameters file).
+    latest : str
+        The latest period.
+    """
+
+    ingest: returns.IngestResult
+    register: pd.DataFrame
+    area_periods: pd.DataFrame
+    model: Any
+    crude_pooled: pd.DataFrame
+    crude_latest: pd.DataFrame
+    standardised_pooled: pd.DataFrame
+    standardised_latest: pd.DataFrame
+    hotspots: list[str]
+    latest: str
+
+
+def analyse(
+    returns_dir: Path | str | None = None,
+    register_path: Path | str | None = None,
+    parameters_path: Path | str | None = None,
+) -> HotspotAnalysis:
+    """Run the chain on a collection (default: the committed synthetic one).
+
+    Collate the returns, fit the NB model without any hotspot term, and build crude and
+    standardised funnels for the periods pooled and the latest period.
+    """
+    register = load_register(register_path)
+    result = collate_returns(returns_dir, register["area_code"].tolist())
+    if result.errors:
+        raise ValueError(f"{len(result.errors)} errors in the returns; see result.errors")
+    ap = area_period_counts(result.collated, register)
+    model = fit_negative_binomial(ap)
+    ap["expected"] = expected_counts(model, ap)
+    latest = str(sorted(ap["period"].unique())[-1])
+    pooled = ap.groupby("area_code")[["count", "expected", "child_population"]].agg(
+        {"count": "sum", "expected": "sum", "child_population": "sum"}
+    )
+    last = ap[ap["period"] == latest].set_index("area_code")
+    params = load_parameters(parameters_path)
+    hot = sorted(params["hotspots"]["area_codes"])
+    return HotspotAnalysis(
+        ingest=result,
+        register=register,
+        area_periods=ap,
+        model=model,
+        crude_pooled=crude_funnel(pooled["count"], pooled["child_population"]),
+        crude_latest=crude_funnel(last["count"], last["child_population"]),
+        standardised_pooled=standardised_funnel(pooled["count"], pooled["expected"]),
+        standardised_latest=standardised_funnel(last["count"], last["expected"]),
+        hotspots=hot,
+        latest=latest,
+    )
