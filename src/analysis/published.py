@@ -143,6 +143,35 @@ def _fail(path: Path, line: int | None, column: str | None, problem: str) -> Non
     raise PublishedDataError(_display(path), line, column, problem)
 
 
+_MONTH_OR_FY = re.compile(r"^(\d{4})-(\d{2})$")
+_YEAR_TO = re.compile(r"^year to (\d{4}-\d{2}-\d{2})$")
+
+
+def _period_mismatch(period: str, start: str, end: str) -> str | None:
+    """Return a problem if machine-readable ``period`` text disagrees with the ISO dates.
+
+    ``YYYY-MM-DD`` is a stock at that date; ``year to YYYY-MM-DD`` ends on that date; ``YYYY-YY``
+    with the second part one year after the first is a financial year (April to March), and any
+    other ``YYYY-MM`` is a calendar month.
+    """
+    period = period.strip()
+    if _ISO_DATE.match(period):
+        if (start, end) != (period, period):
+            return f"a stock at {period} should have period_start = period_end = {period}"
+    elif m := _YEAR_TO.match(period):
+        if end != m.group(1):
+            return f"'{period}' should end on {m.group(1)} (period_end is {end or 'empty'})"
+    elif m := _MONTH_OR_FY.match(period):
+        first, second = int(m.group(1)), int(m.group(2))
+        if second == (first + 1) % 100:
+            expected = (f"{first}-04-01", f"{first + 1}-03-31")
+            if (start, end) != expected:
+                return f"financial year '{period}' should run {expected[0]} to {expected[1]}"
+        elif not (start.startswith(period) and end.startswith(period)):
+            return f"month '{period}' should start and end in {period} (got {start} to {end})"
+    return None
+
+
 def read_table(path: Path, *, known_sources: set[str] | None = None) -> pd.DataFrame:
     """Read and validate one published table.
 
@@ -228,6 +257,9 @@ def read_table(path: Path, *, known_sources: set[str] | None = None) -> pd.DataF
                 _fail(path, line, column, f"not an ISO date (YYYY-MM-DD): {row[column]!r}")
         if row["period_start"] and row["period_end"] and row["period_end"] < row["period_start"]:
             _fail(path, line, "period_end", "period ends before it starts")
+        problem = _period_mismatch(row["period"], row["period_start"], row["period_end"])
+        if problem:
+            _fail(path, line, "period_start", problem)
         if known_sources is not None and row["source_id"] not in known_sources:
             _fail(path, line, "source_id", f"unknown source id {row['source_id']!r}")
         row["value"] = number

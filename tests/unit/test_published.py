@@ -134,3 +134,20 @@ def test_unknown_ids_are_clear_errors() -> None:
         published.figure("NOPE")
     with pytest.raises(KeyError, match="no published table"):
         published.load("nope")
+
+
+@pytest.mark.parametrize(
+    ("period", "start", "end"),
+    [
+        ("2012-01", "2012-04-01", "2013-03-31"),  # a month read as a financial year
+        ("2011-12", "2011-12-01", "2011-12-31"),  # a financial year read as a month
+        ("2012-03-31", "2012-03-31", "2012-04-30"),
+        ("year to 2012-03-31", "2011-04-01", "2012-03-30"),
+    ],
+)
+def test_period_text_and_dates_must_agree(
+    tmp_path: Path, period: str, start: str, end: str
+) -> None:
+    bad = {**GOOD_ROW, "period": period, "period_start": start, "period_end": end}
+    with pytest.raises(PublishedDataError, match="line 2, column 'period_start'"):
+        read_table(write(tmp_path / "p.csv", [bad]))
