@@ -51,6 +51,8 @@ BREAK_LABEL = "definition changed"
 #: Allowed values of ``exists_now`` in ``data_systems.csv``.
 EXISTS_NOW: tuple[str, ...] = ("yes", "partly", "no", "not traced")
 _MARKERS = ("o", "s", "^", "D", "v", "P")
+#: How a change in a column other than definition or unit is worded on a chart.
+_REASON_WORDS = {"geography": "coverage"}
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,10 @@ class Break:
 
     @property
     def label(self) -> str:
-        """``"definition changed"`` for a definition or unit change, else ``"<column> changed"``."""
+        """``"definition changed"`` for a definition or unit change, else e.g. ``"coverage changed"``."""
         if set(self.reason) & {"definition", "unit"} or not self.reason:
             return BREAK_LABEL
-        return " and ".join(self.reason) + " changed"
+        return " and ".join(_REASON_WORDS.get(c, c) for c in self.reason) + " changed"
 
 
 @dataclass
@@ -427,7 +429,8 @@ def plot_series(
         still never joined: a unit change is a break.
     also_break_on : sequence of str
         Further columns whose change is a break (e.g. ``("geography",)``); such a break is
-        labelled "<column> changed" unless the definition or unit changes too.
+        labelled "<column> changed" ("coverage changed" for geography) unless the definition or
+        unit changes too.
     label, color : str, optional
         Legend label (on the first segment only) and colour (shared by all segments).
     mark_breaks, label_breaks : bool

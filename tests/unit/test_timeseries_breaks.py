@@ -155,7 +155,7 @@ def test_geography_break_is_optional_and_labelled(ax):
     rows["year"] = timeseries.year_ending(rows)
     assert len(timeseries.find_breaks(rows, "year")) == 0
     drawn = timeseries.plot_series(ax, rows, also_break_on=("geography",))
-    assert [b.label for b in drawn.breaks] == ["geography changed"]
+    assert [b.label for b in drawn.breaks] == ["coverage changed"]
     _assert_no_line_crosses(ax, 2016, 2017)
 
 
@@ -199,3 +199,25 @@ def test_data_systems_cite_only_registered_sources():
     assert by_id.loc["care_home_risk_map", "exists_now"] == "not traced"
     assert by_id.loc["care_home_risk_map", "source_id"] == ""
     assert by_id.loc["missing_from_care_data", "exists_now"] == "yes"
+
+
+def test_notebook_08_rates_come_from_the_published_numbers():
+    """The figure data written by notebook 08 against hand arithmetic (skips if not built)."""
+    path = sources_root() / "figures" / "08_assessments_cse_cce.csv"
+    if not path.exists():
+        pytest.skip("figures/ not built: run `make figures`")
+    drawn = pd.read_csv(path).set_index("figure_id")
+    assert drawn.loc["CINCSE2025", "rate"] == pytest.approx(12400 / 12183016 * 1e4, rel=1e-9)
+    assert drawn.loc["CINCSE2025", "share"] == pytest.approx(12400 / 513250, rel=1e-9)
+    assert drawn.loc["CINCCE2022", "rate"] == pytest.approx(10140 / 11762878 * 1e4, rel=1e-9)
+    assert set(drawn["unit"]) == {"episodes"}  # CINCSEKIDS2025 (children) is not drawn
+    lac = pd.read_csv(sources_root() / "figures" / "08_looked_after_rate.csv")
+    row = lac[lac["figure_id"] == "LAC2025"].iloc[0]
+    assert row["rate"] == pytest.approx(81770 / 12183016 * 1e4, rel=1e-9)
+    assert lac.loc[lac["year"] <= 2012, "rate"].isna().all()
+
+
+def sources_root():
+    from analysis import paths
+
+    return paths.PROJECT_ROOT

@@ -114,3 +114,20 @@ def test_level_widens_the_interval():
 def test_bad_input_raises(kwargs, match):
     with pytest.raises(ValueError, match=match):
         trends.fit_rate_trend(**kwargs)
+
+
+def test_notebook_08_trend_table_matches_the_independent_fit():
+    """The CSE rate ratio reported by notebook 08 (skips if figures/ has not been built)."""
+    import pandas as pd
+
+    from analysis import paths
+
+    path = paths.PROJECT_ROOT / "figures" / "tables" / "08_assessment_trends.csv"
+    if not path.exists():
+        pytest.skip("figures/ not built: run `make figures`")
+    table = pd.read_csv(path).set_index(["factor", "method"])
+    beta, se, z, pearson = _independent_poisson_fit(CSE, POP_PREVIOUS_MID_YEAR, YEARS, YEARS.mean())
+    row = table.loc[("child sexual exploitation", "quasipoisson")]
+    assert row["rate_ratio_per_year"] == pytest.approx(math.exp(beta[1]), rel=1e-5)
+    assert row["ci_low"] == pytest.approx(math.exp(beta[1] - z * se * math.sqrt(pearson)), rel=1e-5)
+    assert row["ci_high"] == pytest.approx(math.exp(beta[1] + z * se * math.sqrt(pearson)), rel=1e-5)
