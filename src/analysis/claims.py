@@ -882,6 +882,18 @@ def readme_summary(table: pd.DataFrame | None = None) -> str:
         lines.append("")
         for row in chosen.itertuples():
             lines.append(f"- **{row.claim_id}** {row.quantity}: {row.stated}")
+    lines += [
+        "",
+        "Every claim, the notebook that covers it and the output that shows it:",
+        "",
+        "| claim | what the evidence says (paraphrased) | verdict | notebook | output |",
+        "|---|---|---|---|---|",
+    ]
+    for row in table.itertuples():
+        what = f"{row.quantity}: {row.stated}".replace("|", "\\|")
+        lines.append(
+            f"| {row.claim_id} | {what} | {row.verdict} | `{row.theme}` | `{row.output}` |"
+        )
     return "\n".join(lines) + "\n"
 
 

@@ -27,12 +27,16 @@ def _cmd_figures(args: argparse.Namespace) -> int:
         print(f"figures: {len(failed)} notebook(s) failed: {names}", file=sys.stderr)
         return 1
     if not args.only:
+        from analysis import claims
+
         try:
-            from analysis import claims
-        except ImportError:  # the claims register is optional while it is being built
-            return 0
-        if hasattr(claims, "update_readme") and claims.update_readme():
-            print("figures: README claims summary updated")
+            if claims.update_readme():
+                print("figures: README claims summary updated")
+        except claims.ClaimsAuditError as err:
+            print(
+                f"figures: the claims register no longer matches the data: {err}", file=sys.stderr
+            )
+            return 1
     return 0
 
 
