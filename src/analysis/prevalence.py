@@ -94,7 +94,9 @@ def annualise(count: float | np.ndarray, months: float | np.ndarray) -> float | 
     return count * 12.0 / months
 
 
-def per_children(count: float | np.ndarray, children: float, per: float = 10_000) -> float | np.ndarray:
+def per_children(
+    count: float | np.ndarray, children: float, per: float = 10_000
+) -> float | np.ndarray:
     """Return ``count`` per ``per`` children.
 
     Examples

@@ -1,0 +1,105 @@
+"""Unit tests for :mod:`analysis.looked_after`: expectations are hand arithmetic on published values.
+
+Published values used: LAC2009-LAC2013 = 60,900 / 64,400 / 65,520 / 67,050 / 68,110 (first
+published), revised 65,510 / 67,070 / 68,060; POP2011 = 53,107,200; POP0015 = 0.19;
+POP0017_2012 = 11,403,970; BAR03 = 0.29 of 498; CEOP01 = 2,083; CEOP08 = 311; CEOP10 = 1,087;
+REF2012 = 605,100; CIN2012 = 369,400; CPP2010 = 39,100; CPP2013 = 43,100.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from analysis import looked_after
+
+Z95 = 1.959963984540054
+
+
+def wilson(x: int, n: int, z: float = Z95) -> tuple[float, float]:
+    centre = 2 * x + z**2
+    half = z * math.sqrt(z**2 + 4 * x * (1 - x / n))
+    denom = 2 * (n + z**2)
+    return (centre - half) / denom, (centre + half) / denom
+
+
+def test_lac_series_first_published_and_revised() -> None:
+    s = looked_after.lac_series(2009, 2013)
+    first = s[~s["revised"]].set_index("year")["value"].to_dict()
+    assert first == {2009: 60900, 2010: 64400, 2011: 65520, 2012: 67050, 2013: 68110}
+    revised = s[s["revised"]].set_index("year")["value"].to_dict()
+    assert revised == {2011: 65510, 2012: 67070, 2013: 68060}
+
+
+def test_child_population_range() -> None:
+    r = looked_after.child_population_range(0.03, (0.95, 1.10)).set_index("derivation")
+    # 53,107,200 x 0.185 = 9,824,832; x (1 + 0.95 x 2/16 = 1.11875) = 10,991,530.8
+    assert r.loc["census share", "low"] == pytest.approx(10_991_530.8, abs=0.1)
+    # 53,107,200 x 0.195 = 10,355,904; x (1 + 1.10 x 2/16 = 1.1375) = 11,779,840.8
+    assert r.loc["census share", "high"] == pytest.approx(11_779_840.8, abs=0.1)
+    # 11,403,970 x 0.97 = 11,061,850.9; x 1.03 = 11,746,089.1
+    assert r.loc["around 2012", "low"] == pytest.approx(11_061_850.9, abs=0.1)
+    assert r.loc["around 2012", "high"] == pytest.approx(11_746_089.1, abs=0.1)
+    env = r.loc["assumed range (envelope)"]
+    assert (env["low"], env["high"]) == pytest.approx((10_991_530.8, 11_779_840.8), abs=0.1)
+    with pytest.raises(ValueError):
+        looked_after.child_population_range(1.5, (0.95, 1.10))
+
+
+def test_looked_after_share() -> None:
+    t = looked_after.looked_after_share((11_000_000, 12_000_000)).set_index("year")
+    assert t.loc[2012, "share"] == pytest.approx(67_050 / 11_403_970)  # 0.5880%
+    assert t.loc[2010, "share_low"] == pytest.approx(64_400 / 12_000_000)
+    assert t.loc[2010, "share_high"] == pytest.approx(64_400 / 11_000_000)
+    assert t.loc[2010, "population_basis"].startswith("assumed")
+
+
+def test_ceop_in_care_bounds() -> None:
+    b = looked_after.ceop_in_care_bounds().set_index("reading")
+    shares = b["share"].tolist()
+    # 311/2083 = 0.14930; 311/(2083 - 1087 = 996) = 0.31225; (311 + 1087 = 1398)/2083 = 0.67115
+    assert shares == pytest.approx([0.149304, 0.312249, 0.671147], abs=1e-6)
+    lo, hi = wilson(311, 2083)
+    assert b["lower"].iloc[0] == pytest.approx(lo, abs=1e-9)
+    assert b["upper"].iloc[0] == pytest.approx(hi, abs=1e-9)
+
+
+def test_overrepresentation_barnardos() -> None:
+    o = looked_after.overrepresentation((11_000_000, 11_000_000), ("LAC2011",))
+    bar = o.set_index("case_group").loc["Barnardo's one-day survey"]
+    # 0.29 x 498 = 144.42 -> 144; consistent counts 142..146
+    assert (bar["x"], bar["x_min"], bar["x_max"], bar["n"]) == (144, 142, 146, 498)
+    pop_share = 65_520 / 11_000_000  # 0.0059564
+    assert bar["ratio"] == pytest.approx((144 / 498) / pop_share)  # 48.545
+    lo, hi = wilson(144, 498)
+    assert bar["ratio_lower"] == pytest.approx(lo / pop_share, rel=1e-9)
+    assert bar["ratio_upper"] == pytest.approx(hi / pop_share, rel=1e-9)
+
+
+def test_overrepresentation_population_range_is_conservative() -> None:
+    o = looked_after.overrepresentation((11e6, 12e6), ("LAC2009", "LAC2011"))
+    row = o.iloc[0]
+    assert row["pop_share_low"] == pytest.approx(60_900 / 12e6)
+    assert row["pop_share_high"] == pytest.approx(65_520 / 11e6)
+    lo, hi = wilson(144, 498)
+    assert row["ratio_lower"] == pytest.approx(lo / (65_520 / 11e6))
+    assert row["ratio_upper"] == pytest.approx(hi / (60_900 / 12e6))
+
+
+def test_ratio_sensitivity_grows_with_population() -> None:
+    s = looked_after.ratio_sensitivity(144, 498, 65_520, np.array([10e6, 11e6, 12e6]))
+    assert s["ratio"].tolist() == pytest.approx(
+        [(144 / 498) / (65_520 / p) for p in (10e6, 11e6, 12e6)]
+    )
+    assert s["ratio"].is_monotonic_increasing
+
+
+def test_known_ladder_per_10000() -> None:
+    k = looked_after.known_ladder().set_index("figure_id")
+    assert k.loc["REF2012", "unit"] == "referrals"
+    assert k.loc["REF2012", "per_10000"] == pytest.approx(605_100 / 11_403_970 * 1e4)  # 530.6
+    assert k.loc["CIN2012", "per_10000"] == pytest.approx(369_400 / 11_403_970 * 1e4)  # 323.9
+    assert k.loc["LAC2012", "per_10000"] == pytest.approx(67_050 / 11_403_970 * 1e4)  # 58.8
+    assert k.loc["CPP2010", "value"] == 39_100 and k.loc["CPP2013", "value"] == 43_100
