@@ -283,7 +283,7 @@ def irr_table(
             )
         else:
             step = increments.get(term, 1.0)
-            change = f"+{step:g} per 10,000 children" if term in increments else "vs reference"
+            change = f"+{step:g} per 10,000 children" if term in increments else "vs reference level"
             rows.append(
                 (term, change, math.exp(b * step), math.exp(lo * step), math.exp(hi * step), p,
                  "incidence rate ratio")
@@ -392,11 +392,11 @@ def looked_after_rate_ratio(
 
     Examples
     --------
-    With 100 looked-after children among 10,100, 30 looked-after and 90 other records in each
-    of two areas, the rate ratio is (30 / 100) / (90 / 10,000) = 33.33:
+    Two areas, each with 100 looked-after children among 10,100, have 28 + 32 looked-after and
+    90 + 90 other records: the rate ratio is (60 / 200) / (180 / 20,000) = 33.33.
 
     >>> col = pd.DataFrame({"area_code": ["A", "A", "B", "B"], "period": ["p"] * 4,
-    ...                     "looked_after": ["yes", "no"] * 2, "identified_at_risk": [30, 90] * 2})
+    ...                     "looked_after": ["yes", "no"] * 2, "identified_at_risk": [28, 90, 32, 90]})
     >>> reg = pd.DataFrame({"area_code": ["A", "B"], "child_population": [10_100, 10_100],
     ...                     "looked_after": [100, 100], "childrens_homes": [1, 1]})
     >>> round(looked_after_rate_ratio(col, reg)["estimate"], 4)
