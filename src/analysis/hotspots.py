@@ -278,15 +278,31 @@ def irr_table(
             rows.append((term, "", b, lo, hi, p, "NB2 dispersion"))
         elif term == "Intercept":
             rows.append(
-                (term, "", 1e4 * math.exp(b), 1e4 * math.exp(lo), 1e4 * math.exp(hi), p,
-                 "baseline rate per 10,000 children")
+                (
+                    term,
+                    "",
+                    1e4 * math.exp(b),
+                    1e4 * math.exp(lo),
+                    1e4 * math.exp(hi),
+                    p,
+                    "baseline rate per 10,000 children",
+                )
             )
         else:
             step = increments.get(term, 1.0)
-            change = f"+{step:g} per 10,000 children" if term in increments else "vs reference level"
+            change = (
+                f"+{step:g} per 10,000 children" if term in increments else "vs reference level"
+            )
             rows.append(
-                (term, change, math.exp(b * step), math.exp(lo * step), math.exp(hi * step), p,
-                 "incidence rate ratio")
+                (
+                    term,
+                    change,
+                    math.exp(b * step),
+                    math.exp(lo * step),
+                    math.exp(hi * step),
+                    p,
+                    "incidence rate ratio",
+                )
             )
     return pd.DataFrame(
         rows, columns=["term", "change", "estimate", "lower", "upper", "p_value", "kind"]
@@ -352,20 +368,32 @@ def generator_irrs(
     rows: list[tuple[str, float, str, bool]] = []
     for period, level in zip(periods[1:], trend[1:], strict=True):
         rows.append(
-            (f"C(period)[T.{period}]", level / trend[0],
-             f"period_trend {level:g} / {trend[0]:g}", True)
+            (
+                f"C(period)[T.{period}]",
+                level / trend[0],
+                f"period_trend {level:g} / {trend[0]:g}",
+                True,
+            )
         )
     slope = (rr - 1.0) / (1.0 + (rr - 1.0) * p_bar)
     rows.append(
-        ("lac_rate", math.exp(slope * increments["lac_rate"] / 1e4),
-         f"slope of log(1 + (rr - 1) p) at the mean area rate, rr = {rr:g}: approximate, the "
-         "generator is not log-linear in the looked-after rate", False)
+        (
+            "lac_rate",
+            math.exp(slope * increments["lac_rate"] / 1e4),
+            f"slope of log(1 + (rr - 1) p) at the mean area rate, rr = {rr:g}: approximate, the "
+            "generator is not log-linear in the looked-after rate",
+            False,
+        )
     )
     homes_effect = float(par["homes_effect"])
     rows.append(
-        ("homes_rate", math.exp(homes_effect * increments["homes_rate"] / float(np.mean(d10k))),
-         f"exp(homes_effect {homes_effect:g} x step / mean homes per 10,000 "
-         f"{float(np.mean(d10k)):.4g})", True)
+        (
+            "homes_rate",
+            math.exp(homes_effect * increments["homes_rate"] / float(np.mean(d10k))),
+            f"exp(homes_effect {homes_effect:g} x step / mean homes per 10,000 "
+            f"{float(np.mean(d10k)):.4g})",
+            True,
+        )
     )
     rows.append(("hotspot", float(par["hotspot_multiplier"]), "hotspot_multiplier", True))
     k = float(par["dispersion_shape"])
@@ -406,7 +434,10 @@ def looked_after_rate_ratio(
 
     known = collated[collated["looked_after"].isin(["yes", "no"])]
     table = known.pivot_table(
-        index=["area_code", "period"], columns="looked_after", values=count, aggfunc="sum",
+        index=["area_code", "period"],
+        columns="looked_after",
+        values=count,
+        aggfunc="sum",
         fill_value=0,
     ).reset_index()
     for col in ("yes", "no"):
@@ -416,8 +447,9 @@ def looked_after_rate_ratio(
     lac = table["looked_after"].to_numpy(dtype=float)
     offset = np.log(lac / (table["child_population"].to_numpy(dtype=float) - lac))
     endog = np.column_stack([table["yes"].to_numpy(float), table["no"].to_numpy(float)])
-    fit = sm.GLM(endog, np.ones((len(table), 1)), family=sm.families.Binomial(),
-                 offset=offset).fit()
+    fit = sm.GLM(
+        endog, np.ones((len(table), 1)), family=sm.families.Binomial(), offset=offset
+    ).fit()
     lo, hi = fit.conf_int(alpha=1 - confidence)[0]
     return {
         "estimate": float(np.exp(fit.params[0])),
@@ -451,7 +483,11 @@ def crude_funnel(
     """
     population = population.reindex(counts.index)
     return stats.rate_funnel(
-        counts, population, per=10_000, levels=tuple(levels), overdispersion=True,
+        counts,
+        population,
+        per=10_000,
+        levels=tuple(levels),
+        overdispersion=True,
         labels=list(counts.index),
     )
 
@@ -475,7 +511,11 @@ def standardised_funnel(
     """
     expected = expected.reindex(observed.index)
     return stats.rate_funnel(
-        observed, expected, per=1, levels=tuple(levels), overdispersion=True,
+        observed,
+        expected,
+        per=1,
+        levels=tuple(levels),
+        overdispersion=True,
         labels=list(observed.index),
     )
 
@@ -593,23 +633,39 @@ def plot_tile_map(
         ax.add_patch(Rectangle((r.col, y), 0.94, 0.94, facecolor=colour, edgecolor="white", lw=0.5))
         if r.area_code in outlined:
             ax.add_patch(
-                Rectangle((r.col + 0.03, y + 0.03), 0.88, 0.88, fill=False, edgecolor="black",
-                          lw=2.0, zorder=3)
+                Rectangle(
+                    (r.col + 0.03, y + 0.03),
+                    0.88,
+                    0.88,
+                    fill=False,
+                    edgecolor="black",
+                    lw=2.0,
+                    zorder=3,
+                )
             )
         dark = sig in ("high (99.8%)", "low (99.8%)")
         text = r.area_code.removeprefix("SYN")
         if ratio is not None and r.area_code in ratio.index:
             text += f"\n{ratio[r.area_code]:.2f}"
-        ax.text(r.col + 0.47, y + 0.47, text, ha="center", va="center", fontsize=6.2,
-                color="white" if dark else "#222222", zorder=4)
+        ax.text(
+            r.col + 0.47,
+            y + 0.47,
+            text,
+            ha="center",
+            va="center",
+            fontsize=6.2,
+            color="white" if dark else "#222222",
+            zorder=4,
+        )
     ax.set_xlim(-0.1, ncols + 0.05)
     ax.set_ylim(-0.1, nrows + 0.05)
     ax.set_aspect("equal")
     ax.axis("off")
     handles = [Patch(facecolor=_SIGNIFICANCE_COLOURS[s], label=s) for s in SIGNIFICANCE_ORDER]
     handles.append(Patch(facecolor="white", edgecolor="black", lw=2.0, label=outline_label))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8,
-              frameon=False)
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False
+    )
     return ax
 
 

@@ -39,7 +39,10 @@ def test_area_period_counts_sums_cells_and_derives_rates() -> None:
     )
     out = hotspots.area_period_counts(collated, _register())
     assert list(zip(out["area_code"], out["period"], strict=True)) == [
-        ("A", "2011-12"), ("A", "2012-13"), ("B", "2012-13"), ("C", "2012-13")
+        ("A", "2011-12"),
+        ("A", "2012-13"),
+        ("B", "2012-13"),
+        ("C", "2012-13"),
     ]
     assert out["count"].tolist() == [12, 20, 3, 25]
     # A: 12 / 40,000 -> 3.0; 20 / 40,000 -> 5.0; B: 3 / 20,000 -> 1.5; C: 25 / 50,000 -> 5.0.
@@ -99,8 +102,15 @@ def test_standardised_funnel_is_observed_over_expected() -> None:
 
 def test_flagged_and_flag_summary() -> None:
     f = pd.DataFrame(
-        {"significance": ["high (99.8%)", "high (95%)", "not significant", "low (95%)",
-                          "high (95%)"]},
+        {
+            "significance": [
+                "high (99.8%)",
+                "high (95%)",
+                "not significant",
+                "low (95%)",
+                "high (95%)",
+            ]
+        },
         index=["H1", "X1", "H2", "X2", "X3"],
     )
     f.attrs["levels"] = (0.95, 0.998)
@@ -114,11 +124,19 @@ def test_flagged_and_flag_summary() -> None:
 
 
 def test_generator_irrs_by_hand() -> None:
-    reg = pd.DataFrame({"child_population": [10_000, 20_000], "looked_after": [40, 120],
-                        "childrens_homes": [2, 2]})
-    par = {"parameters": {"periods": ["p1", "p2", "p3"], "period_trend": [0.5, 1.0, 2.0],
-                          "homes_effect": 0.3, "looked_after_rate_ratio": 21.0,
-                          "dispersion_shape": 5.0, "hotspot_multiplier": 3.0}}
+    reg = pd.DataFrame(
+        {"child_population": [10_000, 20_000], "looked_after": [40, 120], "childrens_homes": [2, 2]}
+    )
+    par = {
+        "parameters": {
+            "periods": ["p1", "p2", "p3"],
+            "period_trend": [0.5, 1.0, 2.0],
+            "homes_effect": 0.3,
+            "looked_after_rate_ratio": 21.0,
+            "dispersion_shape": 5.0,
+            "hotspot_multiplier": 3.0,
+        }
+    }
     t = hotspots.generator_irrs(par, reg).set_index("term")
     assert t.loc["C(period)[T.p2]", "true_value"] == pytest.approx(2.0)
     assert t.loc["C(period)[T.p3]", "true_value"] == pytest.approx(4.0)
@@ -154,12 +172,21 @@ def test_looked_after_rate_ratio_by_hand() -> None:
     # 100 looked after of 10,100: odds of a record being looked after = rr * 100 / 10,000.
     # 60 looked-after and 180 other records: rr = (60 / 180) / (100 / 10,000) = 33.3.
     collated = pd.DataFrame(
-        {"area_code": ["A", "A", "A", "B", "B"], "period": ["p"] * 5,
-         "looked_after": ["yes", "no", "unknown", "yes", "no"],
-         "identified_at_risk": [28, 90, 50, 32, 90]}
+        {
+            "area_code": ["A", "A", "A", "B", "B"],
+            "period": ["p"] * 5,
+            "looked_after": ["yes", "no", "unknown", "yes", "no"],
+            "identified_at_risk": [28, 90, 50, 32, 90],
+        }
     )
-    reg = pd.DataFrame({"area_code": ["A", "B"], "child_population": [10_100, 10_100],
-                        "looked_after": [100, 100], "childrens_homes": [1, 1]})
+    reg = pd.DataFrame(
+        {
+            "area_code": ["A", "B"],
+            "child_population": [10_100, 10_100],
+            "looked_after": [100, 100],
+            "childrens_homes": [1, 1],
+        }
+    )
     res = hotspots.looked_after_rate_ratio(collated, reg)
     assert res["estimate"] == pytest.approx(100 / 3, rel=1e-6)
     assert res["lower"] < 100 / 3 < res["upper"]
@@ -168,8 +195,13 @@ def test_looked_after_rate_ratio_by_hand() -> None:
 
 def test_suppress_area_counts_hides_small_counts_and_their_rates() -> None:
     frame = pd.DataFrame(
-        {"area_code": ["A", "B", "C", "D"], "y1": [3, 40, 25, 18], "y2": [12, 30, 9, 22],
-         "rate": [1.0, 2.0, 3.0, 4.0], "pop": [100, 200, 300, 400]}
+        {
+            "area_code": ["A", "B", "C", "D"],
+            "y1": [3, 40, 25, 18],
+            "y2": [12, 30, 9, 22],
+            "rate": [1.0, 2.0, 3.0, 4.0],
+            "pop": [100, 200, 300, 400],
+        }
     )
     pub, counts = hotspots.suppress_area_counts(frame, ["y1", "y2"], ["rate"])
     disclosure.check_disclosure(counts)
