@@ -35,7 +35,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.linalg import null_space
 
 __all__ = [
     "NOTE",
@@ -128,11 +127,13 @@ def _derivable(mask: np.ndarray, lines: list[np.ndarray]) -> np.ndarray:
         return out
     if matrix.shape[0] == 0:
         return out
-    basis = null_space(matrix, rcond=1e-10)
-    if basis.shape[1] == 0:
-        determined = np.ones(cells.size, dtype=bool)
-    else:
-        determined = np.abs(basis).max(axis=1) < 1e-8
+    # A cell is determined iff its unit vector lies in the row space of the constraint
+    # matrix, i.e. iff the orthogonal projection onto that row space keeps it whole:
+    # P[j, j] = sum_k V[k, j]^2 = 1 over the right singular vectors with non-zero singular value.
+    _, sing, vt = np.linalg.svd(matrix, full_matrices=False)
+    rank = int(np.sum(sing > 1e-10 * max(matrix.shape) * (sing[0] if sing.size else 0.0)))
+    leverage = np.sum(vt[:rank] ** 2, axis=0)
+    determined = leverage > 1 - 1e-8
     out.ravel()[cells[determined]] = True
     return out
 
