@@ -133,7 +133,10 @@ def add_footnote(fig: Figure, text: str, *, width: int = 130) -> None:
 
     wrapped = "\n".join(textwrap.wrap(text, width=width))
     lines = wrapped.count("\n") + 1
-    fig.subplots_adjust(bottom=min(0.12 + 0.035 * lines, 0.45))
+    # Make room under whatever the layout already reserved (tick labels, axis titles).
+    height_in = fig.get_size_inches()[1]
+    needed = (0.14 * lines + 0.1) / height_in
+    fig.subplots_adjust(bottom=min(fig.subplotpars.bottom + needed, 0.6))
     fig.text(0.01, 0.01, wrapped, fontsize=7, color="#444444", ha="left", va="bottom")
 
 
