@@ -264,3 +264,18 @@ def test_publication_scale_table_is_fast_and_safe() -> None:
     values = rng.negative_binomial(2, 0.15, size=(152, 5))
     out = suppress(pd.DataFrame(values))
     check_disclosure(out)
+
+
+masks = st.integers(1, 5).flatmap(
+    lambda r: st.integers(1, 5).flatmap(
+        lambda c: st.lists(st.lists(st.booleans(), min_size=c, max_size=c), min_size=r, max_size=r)
+    )
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(masks)
+def test_property_derivable_cells_agrees_with_linear_programming(rows) -> None:
+    mask = np.array(rows, dtype=bool)
+    values = np.arange(mask.size).reshape(mask.shape) + 7
+    assert (derivable_cells(mask) == linprog_recoverable(values, mask)).all()
