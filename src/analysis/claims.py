@@ -741,11 +741,32 @@ def assess(claim_id: str, register: pd.DataFrame | None = None) -> Assessment:
     'corroborated_with_caveat'
     """
     register = load_register(check_figures=False) if register is None else register
-    if claim_id not in RULES:
-        raise KeyError(f"claim {claim_id} has a typed verdict: no rule computes it")
     claim = register.set_index("claim_id").loc[claim_id].copy()
     claim["claim_id"] = claim_id
-    return RULES[claim_id](claim, register)
+    rule = rule_for(claim)
+    if rule is None:
+        raise KeyError(f"claim {claim_id} has a typed verdict: no rule computes it")
+    return rule(claim, register)
+
+
+def linked_figure(claim: pd.Series, register: pd.DataFrame) -> Assessment:
+    """The generic rule: compare a claim with the first published figure in its ``figure_ids``.
+
+    Any claim without a rule of its own becomes computed as soon as a published figure is linked
+    to it (its id in ``figure_ids``, its source in ``sources``); further ids are context. This
+    is how a newly found source changes the audit without new code.
+    """
+    first, *context = _split(claim["figure_ids"])
+    return _match(claim, first, context=tuple(context))
+
+
+def rule_for(claim: pd.Series | dict) -> Callable[[pd.Series, pd.DataFrame], Assessment] | None:
+    """Return the rule that computes a claim's verdict, or None if the verdict is typed."""
+    if claim["claim_id"] in RULES:
+        return RULES[claim["claim_id"]]
+    if _split(claim.get("figure_ids", "") or ""):
+        return linked_figure
+    return None
 
 
 AUDIT_COLUMNS: tuple[str, ...] = (
@@ -802,8 +823,9 @@ def audit(*, strict: bool = True, path: Path | None = None) -> pd.DataFrame:
         out = dict(claim)
         out["stated"] = describe(claim["value"], claim["qualifier"], claim["unit"])
         out["recorded_verdict"] = claim["verdict"]
-        if cid in RULES:
-            result = RULES[cid](pd.Series(claim), register)
+        rule = rule_for(claim)
+        if rule is not None:
+            result = rule(pd.Series(claim), register)
             out["verdict"], out["finding"] = result.verdict, result.finding
             out["verdict_method"] = "computed"
             if result.verdict != claim["verdict"]:
@@ -830,6 +852,10 @@ def audit(*, strict: bool = True, path: Path | None = None) -> pd.DataFrame:
     return frame
 
 
+#: Provenance record of the evidence the claims come from.
+EVIDENCE_SOURCE = "SRC-LCG09"
+
+
 def for_theme(prefix: str) -> pd.DataFrame:
     """Return the audited claims a theme notebook covers (``prefix`` such as ``"02"``).
 
@@ -840,9 +866,9 @@ def for_theme(prefix: str) -> pd.DataFrame:
     """
     table = audit()
     out = table[table["theme"].str.startswith(prefix)].reset_index(drop=True)
-    out.attrs.update(
-        sources=sorted({s for cell in out["sources"] for s in _split(cell)}), synthetic=False
-    )
+    # The claims paraphrase the evidence itself, so a theme's table always cites it.
+    used = {s for cell in out["sources"] for s in _split(cell)}
+    out.attrs.update(sources=sorted(used | {EVIDENCE_SOURCE}), synthetic=False)
     return out
 
 

@@ -14,7 +14,6 @@ conclusion can be checked across it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 
 import numpy as np
@@ -36,15 +35,6 @@ __all__ = [
 
 def _sources(frame: pd.DataFrame, column: str = "source_id") -> list[str]:
     return sorted({s for v in frame[column] for s in str(v).split(";") if s})
-
-
-def _denominator_from_note(figure_id: str) -> int:
-    """Return the denominator a share's provenance note records as ``denominator N``."""
-    note = str(published.figure(figure_id)["note"])
-    match = re.search(r"denominator (\d[\d,]*)", note)
-    if match is None:
-        raise ValueError(f"{figure_id}: no 'denominator N' in its note ({note!r})")
-    return int(match.group(1).replace(",", ""))
 
 
 def lac_series(first: int = 2009, last: int = 2013) -> pd.DataFrame:
@@ -318,7 +308,7 @@ def overrepresentation(
     share_high = max(lac_values) / lo_pop
     lac_src = [published.figure(f)["source_id"] for f in looked_after_ids]
     bar = published.figure("BAR03")
-    n_bar = _denominator_from_note("BAR03")
+    n_bar = int(published.value("BAR03N"))  # the survey's 498 children
     x_bar = round(float(bar["value"]) * n_bar)
     x_min, x_max = counts_consistent_with_share(float(bar["value"]), n_bar)
     cases = [
