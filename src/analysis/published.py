@@ -100,6 +100,7 @@ COUNT_UNITS: frozenset[str] = frozenset(
         "cases",
         "groups",
         "LSCBs",
+        "local authorities",
         "service users",
     }
 )

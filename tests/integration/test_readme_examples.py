@@ -27,7 +27,7 @@ def run(lang: str, code: str, cwd: Path) -> subprocess.CompletedProcess[str]:
 
 
 def test_readme_has_the_own_data_examples() -> None:
-    assert {"funnel", "ingest"} <= set(EXAMPLES)
+    assert {"funnel", "ingest", "addfigure"} <= set(EXAMPLES)
 
 
 def test_funnel_example(tmp_path: Path) -> None:
@@ -48,3 +48,16 @@ def test_ingest_example(tmp_path: Path) -> None:
     assert len(collated) == 3 and all("E08000001" in line for line in collated[1:])
     errors = (tmp_path / "collated.errors.csv").read_text()
     assert "return_E08000002_2024-25.csv" in errors and "confirmed_victims" in errors
+
+
+def test_adding_a_figure_changes_the_audit(tmp_path: Path) -> None:
+    proc = run(*EXAMPLES["addfigure"], tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[0] == "C15,not_traced,typed"
+    assert (
+        "C15: recorded 'not_traced' but the published data now give 'corroborated'" in proc.stdout
+    )
+    assert lines[-1] == "C15,corroborated,computed"
+    # the project's own data are untouched
+    assert "SRC-EXAMPLE" not in (ROOT / "data" / "published" / "sources.csv").read_text()
