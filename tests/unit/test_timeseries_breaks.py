@@ -48,7 +48,8 @@ def _break_marks(ax):
     return [
         float(np.asarray(line.get_xdata(), dtype=float)[0])
         for line in ax.lines
-        if len(line.get_xdata()) == 2 and line.get_xdata()[0] == line.get_xdata()[1]
+        if len(line.get_xdata()) == 2
+        and line.get_xdata()[0] == line.get_xdata()[1]
         and line.get_linestyle() == "--"
     ]
 
@@ -110,13 +111,19 @@ def test_naive_frame_gives_one_segment_per_run_and_breaks_on_return_to_old_defin
 
 def test_unsorted_input_is_sorted_before_segmenting(ax):
     frame = pd.DataFrame(
-        {"year": [2015, 2010, 2012, 2011], "value": [4.0, 1, 3, 2],
-         "definition": ["new", "old", "old", "old"], "unit": "children"}
+        {
+            "year": [2015, 2010, 2012, 2011],
+            "value": [4.0, 1, 3, 2],
+            "definition": ["new", "old", "old", "old"],
+            "unit": "children",
+        }
     )
     timeseries.plot_series(ax, frame)
     _assert_no_line_crosses(ax, 2012, 2015)
     assert [np.asarray(s.get_xdata()).tolist() for s in _series_lines(ax)] == [
-        [2010, 2011, 2012], [2015]]
+        [2010, 2011, 2012],
+        [2015],
+    ]
 
 
 def test_a_helper_that_joined_across_the_break_would_fail(ax):

@@ -43,8 +43,9 @@ def _independent_poisson_fit(y, e, t, centre):
         return (x * mu[:, None]).T @ x / scale
 
     start = np.array([math.log(y.sum() / e.sum()), 0.0])
-    res = optimize.minimize(negloglik, start, jac=gradient, hess=hessian, method="trust-exact",
-                            options={"gtol": 1e-9})
+    res = optimize.minimize(
+        negloglik, start, jac=gradient, hess=hessian, method="trust-exact", options={"gtol": 1e-9}
+    )
     # at this scale trust-exact may stop with "bad approximation" once the step is below
     # rounding noise; what matters is that the score is zero at the answer
     assert np.max(np.abs(gradient(res.x))) < 1e-8, res
@@ -107,7 +108,10 @@ def test_level_widens_the_interval():
         ({"counts": [1, 2.5, 3], "exposure": [10] * 3, "years": [1, 2, 3]}, "whole numbers"),
         ({"counts": [1, 2, 3], "exposure": [10, 0, 10], "years": [1, 2, 3]}, "positive"),
         ({"counts": [1, 2, 3], "exposure": [10] * 3, "years": [1, 1, 1]}, "all be equal"),
-        ({"counts": [1, 2, 3], "exposure": [10] * 3, "years": [1, 2, 3], "method": "ols"}, "method"),
+        (
+            {"counts": [1, 2, 3], "exposure": [10] * 3, "years": [1, 2, 3], "method": "ols"},
+            "method",
+        ),
         ({"counts": [1, 2, 3], "exposure": [10] * 3, "years": [1, 2, 3], "level": 95}, "level"),
     ],
 )
@@ -130,4 +134,6 @@ def test_notebook_08_trend_table_matches_the_independent_fit():
     row = table.loc[("child sexual exploitation", "quasipoisson")]
     assert row["rate_ratio_per_year"] == pytest.approx(math.exp(beta[1]), rel=1e-5)
     assert row["ci_low"] == pytest.approx(math.exp(beta[1] - z * se * math.sqrt(pearson)), rel=1e-5)
-    assert row["ci_high"] == pytest.approx(math.exp(beta[1] + z * se * math.sqrt(pearson)), rel=1e-5)
+    assert row["ci_high"] == pytest.approx(
+        math.exp(beta[1] + z * se * math.sqrt(pearson)), rel=1e-5
+    )
