@@ -1,0 +1,365 @@
+"""Policy and capacity: the timeline of guidance, reports, pilots and the move into the NCA, and
+the evidence's self-reported counts.
+
+Two small published tables, each read through a validating loader:
+
+``data/published/timeline.csv`` (:func:`load_timeline`)
+    One row per event named in the evidence, 2009-2013. Columns ``event_id`` (``T01``...),
+    ``date`` (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``, matching ``date_precision``:
+    year/month/day), ``event`` (paraphrased), ``kind`` (:data:`KINDS`), ``basis``
+    (:data:`BASES`), ``source_id`` (the provenance record that dates the event, required when
+    ``basis`` is ``published_source`` and empty otherwise) and ``note``.
+
+    ``evidence_statement`` means only the evidence itself dates the event (self-reported);
+    ``published_source`` means a source in the register does; ``reference_note`` means the
+    project's traced reference notes date it but no provenance record exists yet (the note
+    says so).
+
+``data/published/self_reported.csv`` (:func:`load_self_reported`)
+    The counts the evidence states about its own (or its partners') work, with their units:
+    ``count_id`` (``S01``...), ``claim_id`` (the row of the claims register, ``C..``),
+    ``quantity``, ``value``, ``qualifier``, ``unit``, ``section``, ``basis`` (always
+    ``evidence_statement``: they come from a published parliamentary document, but no outside
+    source checks them), ``source_id`` (empty), ``verdict`` (``self_reported`` or
+    ``not_traced``) and ``note``.
+
+A malformed file raises :class:`analysis.published.PublishedDataError` naming the file, line and
+column. Importing this module has no side effects.
+"""
+
+from __future__ import annotations
+
+import calendar
+import csv
+import math
+import re
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import paths
+from analysis.published import PublishedDataError
+
+__all__ = [
+    "BASES",
+    "EVIDENCE_DATE",
+    "EVIDENCE_SOURCE",
+    "KINDS",
+    "PRECISIONS",
+    "SELF_REPORTED_COLUMNS",
+    "TIMELINE_COLUMNS",
+    "VERDICTS",
+    "load_self_reported",
+    "load_timeline",
+    "self_reported_table",
+]
+
+TIMELINE_COLUMNS: tuple[str, ...] = (
+    "event_id",
+    "date",
+    "date_precision",
+    "event",
+    "kind",
+    "basis",
+    "source_id",
+    "note",
+)
+SELF_REPORTED_COLUMNS: tuple[str, ...] = (
+    "count_id",
+    "claim_id",
+    "quantity",
+    "value",
+    "qualifier",
+    "unit",
+    "section",
+    "basis",
+    "source_id",
+    "verdict",
+    "note",
+)
+KINDS: tuple[str, ...] = ("guidance", "report", "pilot", "organisation", "evidence")
+BASES: tuple[str, ...] = ("evidence_statement", "published_source", "reference_note")
+PRECISIONS: tuple[str, ...] = ("day", "month", "year")
+QUALIFIERS: tuple[str, ...] = ("exact", "about", "more_than", "less_than")
+VERDICTS: tuple[str, ...] = ("self_reported", "not_traced")
+#: The date of the written evidence, and its record in the provenance register.
+EVIDENCE_DATE = pd.Timestamp("2012-09-10")
+EVIDENCE_SOURCE = "SRC-LCG09"
+_DATE_PATTERNS = {
+    "year": re.compile(r"^(\d{4})$"),
+    "month": re.compile(r"^(\d{4})-(\d{2})$"),
+    "day": re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"),
+}
+_ID = {"event_id": re.compile(r"^T\d{2}$"), "count_id": re.compile(r"^S\d{2}$")}
+_CLAIM_ID = re.compile(r"^C\d{2}$")
+
+
+def _display(path: Path) -> str:
+    try:
+        return Path(path).resolve().relative_to(paths.PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def _read(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
+    """Read a CSV, check its header and field counts; return (line, row) pairs."""
+    shown = _display(path)
+    if not path.exists():
+        raise PublishedDataError(shown, None, None, "file not found")
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise PublishedDataError(shown, 1, None, "file is empty (expected a header row)")
+        rows = list(reader)
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise PublishedDataError(shown, 1, missing[0], f"missing column(s): {', '.join(missing)}")
+    extra = [c for c in header if c not in columns]
+    if extra:
+        raise PublishedDataError(shown, 1, extra[0], f"unexpected column(s): {', '.join(extra)}")
+    out = []
+    for line, raw in enumerate(rows, start=2):
+        if len(raw) != len(header):
+            raise PublishedDataError(
+                shown, line, None, f"expected {len(header)} fields, found {len(raw)}"
+            )
+        out.append((line, dict(zip(header, raw, strict=True))))
+    if not out:
+        raise PublishedDataError(shown, 2, None, "no data rows")
+    return out
+
+
+def _known_sources() -> set[str]:
+    from analysis.sources import load_register
+
+    return set(load_register())
+
+
+def _date_span(text: str, precision: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    """Return the first and last day a partial date covers; raise ValueError if invalid."""
+    match = _DATE_PATTERNS[precision].match(text)
+    if not match:
+        raise ValueError(f"{text!r} is not a {precision}-precision date")
+    parts = [int(p) for p in match.groups()]
+    year = parts[0]
+    if precision == "year":
+        return pd.Timestamp(year, 1, 1), pd.Timestamp(year, 12, 31)
+    month = parts[1]
+    if not 1 <= month <= 12:
+        raise ValueError(f"month {month} out of range")
+    if precision == "month":
+        return pd.Timestamp(year, month, 1), pd.Timestamp(
+            year, month, calendar.monthrange(year, month)[1]
+        )
+    day = pd.Timestamp(year, month, parts[2])  # raises ValueError for 2012-02-30
+    return day, day
+
+
+def load_timeline(
+    path: Path | str | None = None, *, known_sources: set[str] | None = None
+) -> pd.DataFrame:
+    """Read and validate the policy timeline.
+
+    Parameters
+    ----------
+    path : Path, optional
+        Defaults to ``data/published/timeline.csv``.
+    known_sources : set of str, optional
+        Registered source ids; defaults to the provenance register.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The file's columns plus ``date_start``, ``date_end`` (the span the date's precision
+        covers), ``date_mid`` and ``after_evidence`` (the event starts after 10 September 2012:
+        planned, as far as the evidence is concerned), sorted by ``date_start``. ``attrs`` hold
+        ``sources`` (the source ids that date events), ``synthetic=False`` and ``file``.
+
+    Raises
+    ------
+    PublishedDataError
+        For a missing or extra column, a wrong field count, an empty required field, a bad or
+        repeated ``event_id``, a date that does not match its precision or is not a calendar
+        date, an unknown precision, kind or basis, a ``published_source`` row without a
+        registered source id, a source id on a row whose basis is not ``published_source``, or a
+        ``reference_note`` row without a note.
+
+    Examples
+    --------
+    >>> timeline = load_timeline()
+    >>> timeline.loc[timeline["event_id"] == "T16", "date_start"].dt.date.astype(str).tolist()
+    ['2012-11-21']
+    >>> sorted(timeline["kind"].unique())
+    ['evidence', 'guidance', 'organisation', 'pilot', 'report']
+    """
+    path = Path(path) if path is not None else paths.DATA_PUBLISHED / "timeline.csv"
+    shown = _display(path)
+    known = known_sources if known_sources is not None else _known_sources()
+    records, seen = [], {}
+    for line, row in _read(path, TIMELINE_COLUMNS):
+
+        def fail(column: str | None, problem: str, line: int = line) -> None:
+            raise PublishedDataError(shown, line, column, problem)
+
+        for column in ("event_id", "date", "date_precision", "event", "kind", "basis"):
+            if not row[column].strip():
+                fail(column, "required value is empty")
+        eid = row["event_id"]
+        if not _ID["event_id"].match(eid):
+            fail("event_id", f"{eid!r} is not of the form T01")
+        if eid in seen:
+            fail("event_id", f"duplicate event_id {eid!r} (first on line {seen[eid]})")
+        seen[eid] = line
+        if row["date_precision"] not in PRECISIONS:
+            fail(
+                "date_precision", f"{row['date_precision']!r} is not one of {', '.join(PRECISIONS)}"
+            )
+        try:
+            start, end = _date_span(row["date"], row["date_precision"])
+        except ValueError as err:
+            fail("date", f"bad date {row['date']!r}: {err}")
+        if row["kind"] not in KINDS:
+            fail("kind", f"{row['kind']!r} is not one of {', '.join(KINDS)}")
+        if row["basis"] not in BASES:
+            fail("basis", f"{row['basis']!r} is not one of {', '.join(BASES)}")
+        sid = row["source_id"].strip()
+        if row["basis"] == "published_source":
+            if not sid:
+                fail("source_id", "a published_source row needs the source id that dates it")
+            if sid not in known:
+                fail("source_id", f"unknown source id {sid!r} (not in sources.csv)")
+        elif sid:
+            fail(
+                "source_id",
+                f"only published_source rows carry a source id; basis is {row['basis']!r}",
+            )
+        if row["basis"] == "reference_note" and not row["note"].strip():
+            fail("note", "a reference_note row must say where the date comes from")
+        records.append({**row, "date_start": start, "date_end": end})
+    frame = pd.DataFrame.from_records(
+        records, columns=[*TIMELINE_COLUMNS, "date_start", "date_end"]
+    )
+    frame["date_mid"] = frame["date_start"] + (frame["date_end"] - frame["date_start"]) / 2
+    frame["after_evidence"] = frame["date_start"] > EVIDENCE_DATE
+    frame = frame.sort_values(["date_start", "event_id"], kind="stable").reset_index(drop=True)
+    frame.attrs.update(
+        sources=sorted({s for s in frame["source_id"] if s}),
+        synthetic=False,
+        file=path.name,
+    )
+    return frame
+
+
+def load_self_reported(path: Path | str | None = None) -> pd.DataFrame:
+    """Read and validate the evidence's self-reported counts.
+
+    Parameters
+    ----------
+    path : Path, optional
+        Defaults to ``data/published/self_reported.csv``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The file's columns, ``value`` as float; ``attrs["sources"]`` is ``["SRC-LCG09"]`` (the
+        evidence itself, the only source of these counts) and ``synthetic=False``.
+
+    Raises
+    ------
+    PublishedDataError
+        For a missing or extra column, an empty required field, a bad or repeated id, a value
+        that is not a non-negative whole number, an unknown qualifier or verdict, a basis other
+        than ``evidence_statement``, or a source id (these counts have no outside source).
+
+    Examples
+    --------
+    >>> counts = load_self_reported().set_index("claim_id")
+    >>> int(counts.loc["C04", "value"]), counts.loc["C04", "unit"]
+    (31, 'actions')
+    """
+    path = Path(path) if path is not None else paths.DATA_PUBLISHED / "self_reported.csv"
+    shown = _display(path)
+    records, seen = [], {}
+    for line, row in _read(path, SELF_REPORTED_COLUMNS):
+
+        def fail(column: str | None, problem: str, line: int = line) -> None:
+            raise PublishedDataError(shown, line, column, problem)
+
+        for column in SELF_REPORTED_COLUMNS:
+            if column not in ("source_id", "note", "claim_id") and not row[column].strip():
+                fail(column, "required value is empty")
+        cid = row["count_id"]
+        if not _ID["count_id"].match(cid):
+            fail("count_id", f"{cid!r} is not of the form S01")
+        if cid in seen:
+            fail("count_id", f"duplicate count_id {cid!r} (first on line {seen[cid]})")
+        seen[cid] = line
+        if row["claim_id"] and not _CLAIM_ID.match(row["claim_id"]):
+            fail("claim_id", f"{row['claim_id']!r} is not of the form C01")
+        try:
+            number = float(row["value"])
+        except ValueError:
+            fail("value", f"not a number: {row['value']!r}")
+        if not math.isfinite(number) or number < 0 or not number.is_integer():
+            fail("value", f"a count must be a non-negative whole number; got {row['value']!r}")
+        if row["qualifier"] not in QUALIFIERS:
+            fail("qualifier", f"{row['qualifier']!r} is not one of {', '.join(QUALIFIERS)}")
+        if row["basis"] != "evidence_statement":
+            fail("basis", f"{row['basis']!r}: self-reported counts are evidence_statement")
+        if row["source_id"].strip():
+            fail(
+                "source_id", "self-reported counts carry no source id (the evidence is the source)"
+            )
+        if row["verdict"] not in VERDICTS:
+            fail("verdict", f"{row['verdict']!r} is not one of {', '.join(VERDICTS)}")
+        row["value"] = number
+        records.append(row)
+    frame = pd.DataFrame.from_records(records, columns=list(SELF_REPORTED_COLUMNS))
+    frame["value"] = frame["value"].astype("float64")
+    frame.attrs.update(sources=[EVIDENCE_SOURCE], synthetic=False, file=path.name)
+    return frame
+
+
+_STATED = {
+    "exact": "{v}",
+    "about": "about {v}",
+    "more_than": "more than {v}",
+    "less_than": "fewer than {v}",
+}
+
+
+def self_reported_table(counts: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Return the presentation table of the self-reported counts (notebook 07).
+
+    Columns ``count_id, claim_id, quantity, stated, value, qualifier, unit, section, basis,
+    verdict, note``; ``stated`` renders the qualifier with the number and its unit.
+
+    Examples
+    --------
+    >>> table = self_reported_table()
+    >>> table.set_index("count_id").loc["S05", "stated"]
+    'about 205 delegates'
+    """
+    counts = load_self_reported() if counts is None else counts
+    stated = [
+        _STATED[q].format(v=f"{v:,.0f}") + f" {u}"
+        for q, v, u in zip(counts["qualifier"], counts["value"], counts["unit"], strict=True)
+    ]
+    out = counts.assign(stated=stated)[
+        [
+            "count_id",
+            "claim_id",
+            "quantity",
+            "stated",
+            "value",
+            "qualifier",
+            "unit",
+            "section",
+            "basis",
+            "verdict",
+            "note",
+        ]
+    ].reset_index(drop=True)
+    out.attrs.update(counts.attrs)
+    return out
