@@ -24,7 +24,7 @@ figures: $(READY) ## Build every figure and table (reruns only notebooks whose i
 	$(PY) -m analysis figures
 
 test: $(READY) ## Run the whole test suite (lint included; builds figures first if stale)
-	$(BIN)/ruff check src tests
+	$(MAKE) --no-print-directory lint
 	$(PY) -m analysis figures
 	$(PY) -m pytest
 
