@@ -67,9 +67,13 @@ def _cmd_ingest(args: argparse.Namespace) -> int:
 
 
 def _cmd_synthetic(args: argparse.Namespace) -> int:
-    from analysis import synthetic
+    from analysis import pilots, synthetic
 
-    return synthetic.run(args)
+    code = synthetic.run(args)
+    if code == 0:  # the weekly police panel of notebook 05, from its own seed
+        written = pilots.write_panel(out_dir=getattr(args, "out", None))
+        print(f"synthetic: wrote {', '.join(p.name for p in written.values())}")
+    return code
 
 
 def _cmd_report(args: argparse.Namespace) -> int:

@@ -31,6 +31,7 @@ __all__ = ["NotebookResult", "discover", "input_hash", "run_notebooks"]
 
 STAMP_DIR = "stamps"
 EXECUTED_DIR = "notebooks"
+TIMINGS = "timings.json"
 
 
 @dataclass
@@ -176,6 +177,10 @@ def run_notebooks(
             todo.append((nb, digest))
     if not todo:
         log(f"figures: all {len(notebooks)} notebooks up to date")
+    # Longest first (times from earlier runs), so two workers finish together.
+    timings_path = build / TIMINGS
+    timings = _read_json(timings_path)
+    todo.sort(key=lambda item: -float(timings.get(item[0].stem, 0.0)))
     total = len(todo)
 
     def work(item: tuple[Path, str]) -> NotebookResult:
@@ -217,7 +222,18 @@ def run_notebooks(
             else:
                 log(f"[{done}/{total}] {result.name}: FAILED after {result.seconds:.1f} s")
                 log("    " + result.error.replace("\n", "\n    "))
+    ran = {r.name: round(r.seconds, 2) for r in results.values() if r.status == "ran"}
+    if ran:
+        timings_path.parent.mkdir(parents=True, exist_ok=True)
+        timings_path.write_text(json.dumps({**timings, **ran}, indent=1, sort_keys=True))
     return [results[nb.stem] for nb in notebooks]
+
+
+def _read_json(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
 
 
 def _execute(notebook: Path, stage: Path, executed: Path, timeout: int) -> int:
@@ -231,6 +247,10 @@ def _execute(notebook: Path, stage: Path, executed: Path, timeout: int) -> int:
     env[paths.OUTPUT_ENV] = str(stage)
     env.setdefault("MPLBACKEND", "Agg")
     env.setdefault("PYTHONHASHSEED", "0")
+    # One BLAS thread per kernel: the runner already keeps every core busy with notebooks, and
+    # oversubscribed threads slow them all down.
+    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env.setdefault(name, "1")
     client = NotebookClient(
         nb,
         timeout=timeout,

@@ -281,9 +281,9 @@ def test_committed_synthetic_returns_ingest_cleanly(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not COMMITTED.exists(), reason="no committed data")
 def test_committed_synthetic_files_regenerate_byte_identically(tmp_path: Path) -> None:
-    parser = argparse.ArgumentParser()
-    synthetic.add_arguments(parser)
-    assert synthetic.run(parser.parse_args(["--out", str(tmp_path)])) == 0
+    from analysis import cli
+
+    assert cli.main(["synthetic", "--out", str(tmp_path)]) == 0  # what `make synthetic` runs
     made = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())
     committed = sorted(p.relative_to(COMMITTED) for p in COMMITTED.rglob("*") if p.is_file())
     assert made == committed
