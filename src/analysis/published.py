@@ -310,8 +310,15 @@ def _loader(name: str) -> Callable[[], pd.DataFrame]:
     def loader() -> pd.DataFrame:
         return load(name)
 
-    loader.__name__ = f"load_{name}"
-    loader.__doc__ = f"Return the validated published table ``{name}``: {TABLES[name]}."
+    loader.__name__ = loader.__qualname__ = f"load_{name}"
+    loader.__doc__ = (
+        f"Return the validated published table ``{name}``: {TABLES[name]}.\n\n"
+        "The frame carries ``attrs['sources']`` (its provenance ids) and ``attrs['synthetic']``.\n\n"
+        "Examples\n--------\n"
+        f">>> frame = load_{name}()\n"
+        f">>> frame.attrs['table'], frame.attrs['synthetic'], frame['figure_id'].is_unique\n"
+        f"('{name}', False, True)\n"
+    )
     return loader
 
 
