@@ -4,7 +4,8 @@ Measures, with the environment present:
 
 - a cold ``make figures`` (figures and stamps deleted), against 30 s;
 - a no-op ``make figures`` straight after, against 2 s;
-- the floor: for each notebook, a bare kernel start plus the imports it needs; the cold build
+- the floor: for each notebook, a bare kernel start plus the imports it needs (every module its
+  run adds to ``sys.modules`` beyond a bare kernel's, found by running it once); the cold build
   should take at most 1.5 x (sum of floors / cores), and the ratio is printed;
 - ``make test``, against 5 minutes (skip with ``--no-test``).
 """
@@ -16,12 +17,13 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 from analysis import paths
 
-__all__ = ["floor_seconds", "main", "timed"]
+__all__ = ["floor_seconds", "main", "needed_modules", "timed"]
 
 
 def timed(cmd: list[str], cwd: Path) -> float:
@@ -31,34 +33,59 @@ def timed(cmd: list[str], cwd: Path) -> float:
     return time.perf_counter() - start
 
 
-def _imports(notebook: Path) -> str:
-    import nbformat
-
-    nb = nbformat.read(notebook, as_version=4)
-    lines = []
-    for cell in nb.cells:
-        if cell.cell_type != "code":
-            continue
-        for line in cell.source.splitlines():
-            if line.startswith(("import ", "from ")):
-                lines.append(line)
-    return "\n".join(lines)
+_MODULES_CELL = "import json as _j, sys as _s\nprint(_j.dumps(sorted(_s.modules)))"
 
 
-def floor_seconds(notebook: Path) -> float:
-    """Time a fresh kernel that runs only the notebook's import lines (the floor of its cost)."""
+def _run_cells(cells: list[str], cwd: Path, env: dict[str, str] | None = None) -> list:
     import nbformat
     from nbclient import NotebookClient
 
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(_imports(notebook))]
-    start = time.perf_counter()
-    NotebookClient(
+    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
+    client = NotebookClient(
         nb,
         kernel_name="python3",
         shutdown_kernel="immediate",
-        resources={"metadata": {"path": str(notebook.parent)}},
-    ).execute()
+        resources={"metadata": {"path": str(cwd)}},
+        timeout=900,
+    )
+    client.execute(env=env) if env else client.execute()
+    return nb.cells
+
+
+def _modules_after(cells: list[str], cwd: Path, env: dict[str, str] | None = None) -> set[str]:
+    import json
+
+    out = _run_cells([*cells, _MODULES_CELL], cwd, env)[-1]["outputs"]
+    text = "".join(o.get("text", "") for o in out if o.get("output_type") == "stream")
+    return set(json.loads(text))
+
+
+def needed_modules(notebook: Path, baseline: set[str]) -> list[str]:
+    """Modules a notebook loads beyond a bare kernel: run it (outputs to a scratch folder) and
+    compare ``sys.modules`` with ``baseline``. This counts the imports its code needs, including
+    those made inside the package's functions (seaborn, statsmodels), not only its import lines.
+    """
+    import nbformat
+
+    nb = nbformat.read(notebook, as_version=4)
+    cells = [c.source for c in nb.cells if c.cell_type == "code"]
+    with tempfile.TemporaryDirectory() as scratch:
+        env = {**os.environ, paths.OUTPUT_ENV: scratch, "MPLBACKEND": "Agg"}
+        loaded = _modules_after(cells, notebook.parent, env)
+    return sorted(loaded - baseline)
+
+
+def floor_seconds(notebook: Path, modules: list[str]) -> float:
+    """Time a fresh kernel that only imports ``modules`` (the floor of the notebook's cost)."""
+    code = (
+        "import importlib\n"
+        f"for _m in {modules!r}:\n"
+        "    try:\n        importlib.import_module(_m)\n"
+        "    except Exception:\n        pass"
+    )
+    start = time.perf_counter()
+    _run_cells([code], notebook.parent)
     return time.perf_counter() - start
 
 
@@ -78,7 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'measure':<44} {'seconds':>8}   {'target':<22} result")
 
     notebooks = sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    floors = {nb.stem: floor_seconds(nb) for nb in notebooks}
+    baseline = _modules_after([], root / "notebooks")
+    floors = {nb.stem: floor_seconds(nb, needed_modules(nb, baseline)) for nb in notebooks}
     shutil.rmtree(root / "build" / "stamps", ignore_errors=True)
     for path in (root / "figures").iterdir():
         if path.name != ".gitkeep":

@@ -280,7 +280,27 @@ def save_figure(
     target = out / f"{name}.json"
     _atomic_write(target, lambda tmp: _write_json(meta, tmp))
     written.append(target)
+    if "png" in formats:
+        _show_saved(fig, out / f"{name}.png")
     return written
+
+
+def _show_saved(fig: Figure, png: Path) -> None:
+    """In a notebook, show the published PNG (footnote and marks included) and close the figure.
+
+    Showing the saved file rather than re-rendering the figure means the notebook, the report
+    and ``figures/`` all show the same bytes, and the chart is drawn once, not twice.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython is a dependency of ipykernel
+        return
+    if get_ipython() is None:
+        return
+    from IPython.display import Image, display
+
+    display(Image(filename=str(png)))
+    plt.close(fig)
 
 
 def save_table(

@@ -16,8 +16,6 @@ import hashlib
 import json
 import os
 import shutil
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
@@ -101,23 +99,6 @@ def _is_current(stamp: Path, digest: str, figures: Path) -> bool:
     return all((figures / name).exists() for name in record.get("outputs", []))
 
 
-def _execute_in_subprocess(
-    notebook: Path, stage: Path, executed: Path, timeout: int
-) -> tuple[int, str]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "analysis.runner",
-        "_execute",
-        str(notebook),
-        str(stage),
-        str(executed),
-        str(timeout),
-    ]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    return proc.returncode, (proc.stderr or "").strip()
-
-
 def _publish(stage: Path, figures: Path, previous: Iterable[str]) -> list[str]:
     """Move staged files into ``figures/``; drop files this notebook wrote before but not now."""
     produced = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
@@ -189,7 +170,7 @@ def run_notebooks(
         (build / EXECUTED_DIR).mkdir(parents=True, exist_ok=True)
         stage = Path(tempfile.mkdtemp(prefix=f"{nb.stem}.", dir=build))
         try:
-            code, err = _execute_in_subprocess(nb, stage, build / EXECUTED_DIR / nb.name, timeout)
+            code, err = _execute(nb, stage, build / EXECUTED_DIR / nb.name, timeout)
             seconds = time.perf_counter() - start
             if code != 0:
                 return NotebookResult(nb.stem, "failed", seconds, error=err)
@@ -236,8 +217,8 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def _execute(notebook: Path, stage: Path, executed: Path, timeout: int) -> int:
-    """Worker: run one notebook in a fresh kernel, staging its outputs (internal)."""
+def _execute(notebook: Path, stage: Path, executed: Path, timeout: int) -> tuple[int, str]:
+    """Run one notebook in a fresh kernel, staging its outputs; return (exit code, message)."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
@@ -258,6 +239,8 @@ def _execute(notebook: Path, stage: Path, executed: Path, timeout: int) -> int:
         resources={"metadata": {"path": str(notebook.parent)}},
         shutdown_kernel="immediate",
         record_timing=False,
+        # The kernel talks to this process only, on loopback; keep its log to errors.
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],
     )
     try:
         client.execute(env=env)
@@ -274,20 +257,8 @@ def _execute(notebook: Path, stage: Path, executed: Path, timeout: int) -> int:
         where = f"cell {index}" if index is not None else "a cell"
         first = str(err).strip().splitlines()
         summary = next((ln for ln in reversed(first) if ln.strip()), "") if first else ""
-        print(f"{notebook.name}: {where} {kind}: {summary}", file=sys.stderr)
-        return 1
+        return 1, f"{notebook.name}: {where} {kind}: {summary}"
     finally:
         executed.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, executed)
-    return 0
-
-
-if __name__ == "__main__":  # pragma: no cover - worker entry point used by run_notebooks
-    if len(sys.argv) == 6 and sys.argv[1] == "_execute":
-        raise SystemExit(
-            _execute(Path(sys.argv[2]), Path(sys.argv[3]), Path(sys.argv[4]), int(sys.argv[5]))
-        )
-    print(
-        "usage: python -m analysis figures   (this module is the notebook runner)", file=sys.stderr
-    )
-    raise SystemExit(2)
+    return 0, ""
