@@ -20,23 +20,38 @@ DESCRIPTION = (
 def _cmd_figures(args: argparse.Namespace) -> int:
     from analysis.runner import run_notebooks
 
-    results = run_notebooks(args.only, force=args.force, jobs=args.jobs)
+    results = run_notebooks(
+        args.only, force=args.force, jobs=args.jobs, fresh_kernels=args.fresh_kernels
+    )
     failed = [r for r in results if r.status == "failed"]
     if failed:
         names = ", ".join(r.name for r in failed)
         print(f"figures: {len(failed)} notebook(s) failed: {names}", file=sys.stderr)
         return 1
     if not args.only:
-        from analysis import claims
+        return _update_readme()
+    return 0
 
-        try:
-            if claims.update_readme():
-                print("figures: README claims summary updated")
-        except claims.ClaimsAuditError as err:
-            print(
-                f"figures: the claims register no longer matches the data: {err}", file=sys.stderr
-            )
-            return 1
+
+def _update_readme() -> int:
+    """Regenerate the README's claims summary unless neither it nor its inputs changed."""
+    from analysis import paths, runner
+
+    root = paths.PROJECT_ROOT
+    readme, stamp = root / "README.md", paths.BUILD / "readme.sha256"
+    digest = runner.input_hash(readme, runner.shared_inputs(root), root)
+    if stamp.exists() and stamp.read_text() == digest:
+        return 0
+    from analysis import claims
+
+    try:
+        if claims.update_readme(readme):
+            print("figures: README claims summary updated")
+    except claims.ClaimsAuditError as err:
+        print(f"figures: the claims register no longer matches the data: {err}", file=sys.stderr)
+        return 1
+    stamp.parent.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(runner.input_hash(readme, runner.shared_inputs(root), root))
     return 0
 
 
@@ -98,6 +113,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("only", nargs="*", help="notebook name prefixes, e.g. 01 03 (default: all)")
     p.add_argument("--force", action="store_true", help="rerun even if nothing changed")
     p.add_argument("-j", "--jobs", type=int, default=None, help="notebooks at once (default 2)")
+    p.add_argument(
+        "--fresh-kernels",
+        action="store_true",
+        help="a new kernel for every notebook (default: each worker reuses one, reset between)",
+    )
     p.set_defaults(func=_cmd_figures)
 
     p = sub.add_parser("claims", help="print the claims audit (verdict per claim)")

@@ -311,8 +311,7 @@ def _fe_poisson(
 
     def blocks(mu: np.ndarray, r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         h = np.zeros((n_par, n_par))
-        fw = np.zeros((n_f, n_w))
-        np.add.at(fw, (force, week), mu)
+        fw = np.bincount(force * n_w + week, weights=mu, minlength=n_f * n_w).reshape(n_f, n_w)
         fz = np.stack(
             [np.bincount(force, weights=mu * z[:, j], minlength=n_f) for j in range(k)], 1
         )
@@ -348,9 +347,11 @@ def _fe_poisson(
     r = y - mu
     # Scores summed within each force (the cluster): columns as in the Hessian.
     scores = np.zeros((n_f, n_par))
-    np.add.at(scores, (force, force), r)
+    scores[np.arange(n_f), np.arange(n_f)] = np.bincount(force, weights=r, minlength=n_f)
     later = week >= 1
-    np.add.at(scores, (force[later], n_f + wk[later]), r[later])
+    scores[:, n_f : n_f + n_w - 1] = np.bincount(
+        force[later] * (n_w - 1) + wk[later], weights=r[later], minlength=n_f * (n_w - 1)
+    ).reshape(n_f, n_w - 1)
     for j in range(k):
         scores[:, n_f + n_w - 1 + j] = np.bincount(force, weights=r * z[:, j], minlength=n_f)
     bread = np.linalg.inv(h)

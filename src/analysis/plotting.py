@@ -73,7 +73,7 @@ _RC: dict[str, Any] = {
     "axes.prop_cycle": matplotlib.cycler(color=list(PALETTE)),
     "legend.frameon": False,
     "svg.hashsalt": "ceop-lcg09",
-    "svg.fonttype": "path",
+    "svg.fonttype": "none",  # text stays text: smaller, faster, editable in a paper
     "path.simplify": True,
 }
 

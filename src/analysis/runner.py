@@ -1,13 +1,17 @@
 """Headless, incremental, parallel execution of the project's notebooks (``make figures``).
 
-Each notebook runs in its own kernel (nbclient; no Jupyter server) with ``ANALYSIS_OUTPUT_DIR``
-pointing at a private staging folder. Only when every cell succeeds are its files moved into
+Notebooks run headless in Jupyter kernels driven by nbclient (no Jupyter server), each with
+``ANALYSIS_OUTPUT_DIR`` pointing at a private staging folder. Each of the (by default two)
+workers keeps one kernel and resets it between notebooks, so the kernel start and the heavy
+imports are paid once per worker; ``--fresh-kernels`` starts a new kernel per notebook instead
+(the tests check that both give byte-identical files). Only when every cell succeeds are its files moved into
 ``figures/``; a failing cell leaves the previous outputs untouched, and the run exits non-zero
 naming the notebook and the cell. A notebook is rerun only when its inputs changed: the notebook
 itself, the package's code, the data, or the pinned environment (a SHA-256 over their bytes,
 stored in ``build/stamps/``), or when one of the files it wrote last time has gone.
 
-Two notebooks run at a time by default: on a 2-core machine a third kernel gains nothing.
+Two notebooks run at a time by default (longest first, from earlier runs' timings): on a
+2-core machine a third kernel gains nothing.
 """
 
 from __future__ import annotations
@@ -17,15 +21,16 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import Empty, SimpleQueue
 
 from analysis import paths
 
-__all__ = ["NotebookResult", "discover", "input_hash", "run_notebooks"]
+__all__ = ["NotebookResult", "discover", "input_hash", "run_notebooks", "shared_inputs"]
 
 STAMP_DIR = "stamps"
 EXECUTED_DIR = "notebooks"
@@ -57,7 +62,8 @@ def discover(notebooks_dir: Path | None = None, only: Sequence[str] = ()) -> lis
     return found
 
 
-def _shared_inputs(root: Path) -> list[Path]:
+def shared_inputs(root: Path) -> list[Path]:
+    """Files every notebook depends on: the package's code, the data and the pinned environment."""
     files: list[Path] = []
     for sub in ("src/analysis", "data"):
         base = root / sub
@@ -117,6 +123,7 @@ def run_notebooks(
     force: bool = False,
     jobs: int | None = None,
     timeout: int = 900,
+    fresh_kernels: bool = False,
     root: Path | None = None,
     log=print,
 ) -> list[NotebookResult]:
@@ -132,6 +139,11 @@ def run_notebooks(
         Notebooks run at once; defaults to ``min(2, os.cpu_count())``.
     timeout : int
         Seconds a single cell may take.
+    fresh_kernels : bool
+        Start a new kernel for every notebook. By default each worker keeps its kernel and
+        resets it between notebooks (namespace, matplotlib settings, warning filters, output
+        folder), which saves the kernel start and the imports; the tests check that both ways
+        give byte-identical files.
     root : Path, optional
         Project root (defaults to :data:`analysis.paths.PROJECT_ROOT`).
     log : callable
@@ -146,7 +158,7 @@ def run_notebooks(
     figures = root / "figures"
     build = root / "build"
     notebooks = discover(root / "notebooks", only)
-    shared = _shared_inputs(root)
+    shared = shared_inputs(root)
     jobs = jobs or max(1, min(2, os.cpu_count() or 1))
     results: dict[str, NotebookResult] = {}
     todo: list[tuple[Path, str]] = []
@@ -163,46 +175,45 @@ def run_notebooks(
     timings = _read_json(timings_path)
     todo.sort(key=lambda item: -float(timings.get(item[0].stem, 0.0)))
     total = len(todo)
+    queue: SimpleQueue[tuple[Path, str]] = SimpleQueue()
+    for item in todo:
+        queue.put(item)
+    lock = threading.Lock()
+    done = 0
 
-    def work(item: tuple[Path, str]) -> NotebookResult:
-        nb, digest = item
-        start = time.perf_counter()
-        (build / EXECUTED_DIR).mkdir(parents=True, exist_ok=True)
-        stage = Path(tempfile.mkdtemp(prefix=f"{nb.stem}.", dir=build))
-        try:
-            code, err = _execute(nb, stage, build / EXECUTED_DIR / nb.name, timeout)
-            seconds = time.perf_counter() - start
-            if code != 0:
-                return NotebookResult(nb.stem, "failed", seconds, error=err)
+    def finish(nb: Path, digest: str, stage: Path, seconds: float, code: int, err: str) -> None:
+        nonlocal done
+        if code != 0:
+            result = NotebookResult(nb.stem, "failed", seconds, error=err)
+        else:
             stamp = _stamp_path(build, nb)
-            previous: list[str] = []
-            if stamp.exists():
-                try:
-                    previous = json.loads(stamp.read_text()).get("outputs", [])
-                except ValueError:
-                    previous = []
+            previous = _read_json(stamp).get("outputs", [])
             produced = _publish(stage, figures, previous)
             stamp.parent.mkdir(parents=True, exist_ok=True)
             stamp.write_text(json.dumps({"inputs": digest, "outputs": produced}, indent=1))
-            return NotebookResult(nb.stem, "ran", seconds, outputs=produced)
-        finally:
-            shutil.rmtree(stage, ignore_errors=True)
-
-    done = 0
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        futures = {pool.submit(work, item): item[0] for item in todo}
-        for future in as_completed(futures):
-            result = future.result()
+            result = NotebookResult(nb.stem, "ran", seconds, outputs=produced)
+        with lock:
             done += 1
             results[result.name] = result
             if result.status == "ran":
-                log(
-                    f"[{done}/{total}] {result.name}: {result.seconds:.1f} s, "
-                    f"{len(result.outputs)} files"
-                )
+                log(f"[{done}/{total}] {result.name}: {seconds:.1f} s, {len(result.outputs)} files")
             else:
-                log(f"[{done}/{total}] {result.name}: FAILED after {result.seconds:.1f} s")
+                log(f"[{done}/{total}] {result.name}: FAILED after {seconds:.1f} s")
                 log("    " + result.error.replace("\n", "\n    "))
+
+    (build / EXECUTED_DIR).mkdir(parents=True, exist_ok=True)
+    workers = [
+        threading.Thread(
+            target=_worker,
+            args=(queue, build, timeout, fresh_kernels, finish),
+            name=f"notebook-worker-{i}",
+        )
+        for i in range(min(jobs, total))
+    ]
+    for thread in workers:
+        thread.start()
+    for thread in workers:
+        thread.join()
     ran = {r.name: round(r.seconds, 2) for r in results.values() if r.status == "ran"}
     if ran:
         timings_path.parent.mkdir(parents=True, exist_ok=True)
@@ -217,33 +228,98 @@ def _read_json(path: Path) -> dict:
         return {}
 
 
-def _execute(notebook: Path, stage: Path, executed: Path, timeout: int) -> tuple[int, str]:
-    """Run one notebook in a fresh kernel, staging its outputs; return (exit code, message)."""
-    import nbformat
-    from nbclient import NotebookClient
-    from nbclient.exceptions import CellExecutionError, CellTimeoutError
-
-    nb = nbformat.read(notebook, as_version=4)
+def _kernel_env() -> dict[str, str]:
     env = dict(os.environ)
-    env[paths.OUTPUT_ENV] = str(stage)
     env.setdefault("MPLBACKEND", "Agg")
     env.setdefault("PYTHONHASHSEED", "0")
     # One BLAS thread per kernel: the runner already keeps every core busy with notebooks, and
     # oversubscribed threads slow them all down.
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env.setdefault(name, "1")
-    client = NotebookClient(
-        nb,
-        timeout=timeout,
-        kernel_name="python3",
-        resources={"metadata": {"path": str(notebook.parent)}},
-        shutdown_kernel="immediate",
-        record_timing=False,
-        # The kernel talks to this process only, on loopback; keep its log to errors.
-        extra_arguments=["--IPKernelApp.log_level=ERROR"],
+    return env
+
+
+#: Run before each notebook in a kernel that has run another: a clean namespace, default
+#: matplotlib settings, the warning filters the kernel started with, and this notebook's
+#: output folder and working directory. Modules stay imported, which is the point of reuse.
+_RESET = """\
+%reset -f
+import builtins as _b, os as _os, warnings as _w
+import matplotlib as _mpl
+import matplotlib.pyplot as _plt
+_plt.close("all")
+_mpl.rcdefaults()
+if not hasattr(_b, "_analysis_filters"):
+    _b._analysis_filters = list(_w.filters)
+_w.filters[:] = _b._analysis_filters
+_os.environ[{env!r}] = {stage!r}
+_os.chdir({cwd!r})
+del _b, _os, _w, _mpl, _plt
+"""
+
+
+def _worker(queue, build: Path, timeout: int, fresh: bool, finish) -> None:
+    """Run notebooks from ``queue`` one after another in one kernel (a new one if ``fresh``)."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import DeadKernelError
+
+    while not queue.empty():
+        client = NotebookClient(
+            nbformat.v4.new_notebook(),
+            timeout=timeout,
+            kernel_name="python3",
+            resources={"metadata": {"path": str(paths.NOTEBOOKS)}},
+            shutdown_kernel="immediate",
+            record_timing=False,
+            # The kernel talks to this process only, on loopback; keep its log to errors.
+            extra_arguments=["--IPKernelApp.log_level=ERROR"],
+        )
+        with client.setup_kernel(env=_kernel_env()):
+            while True:
+                try:
+                    nb_path, digest = queue.get_nowait()
+                except Empty:
+                    return
+                start = time.perf_counter()
+                stage = Path(tempfile.mkdtemp(prefix=f"{nb_path.stem}.", dir=build))
+                try:
+                    code, err = _execute(
+                        client, nb_path, stage, build / EXECUTED_DIR / nb_path.name
+                    )
+                    finish(nb_path, digest, stage, time.perf_counter() - start, code, err)
+                except DeadKernelError as exc:
+                    msg = f"{nb_path.name}: the kernel died ({exc})"
+                    finish(nb_path, digest, stage, time.perf_counter() - start, 1, msg)
+                    break  # start a new kernel for the rest
+                finally:
+                    shutil.rmtree(stage, ignore_errors=True)
+                if fresh:
+                    break
+
+
+def _execute(client, notebook: Path, stage: Path, executed: Path) -> tuple[int, str]:
+    """Run one notebook in ``client``'s kernel, staging its outputs; return (code, message)."""
+    import nbformat
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    nb = nbformat.read(notebook, as_version=4)
+    reset = nbformat.v4.new_code_cell(
+        _RESET.format(env=paths.OUTPUT_ENV, stage=str(stage), cwd=str(notebook.parent))
     )
+    # nbclient writes each executed cell back into client.nb at its index, so the reset cell
+    # runs inside a notebook of its own, never in the one being built.
+    client.nb = nbformat.v4.new_notebook(cells=[reset])
+    client.reset_execution_trackers()
     try:
-        client.execute(env=env)
+        client.execute_cell(reset, 0, store_history=False)
+        client.nb = nb
+        client.reset_execution_trackers()
+        count = 0
+        for index, cell in enumerate(nb.cells):
+            if cell.cell_type == "code":
+                count += 1
+                client.execute_cell(cell, index, execution_count=count)
     except (CellExecutionError, CellTimeoutError) as err:
         index = next(
             (
@@ -254,9 +330,9 @@ def _execute(notebook: Path, stage: Path, executed: Path, timeout: int) -> tuple
             None,
         )
         kind = "timed out" if isinstance(err, CellTimeoutError) else "failed"
-        where = f"cell {index}" if index is not None else "a cell"
-        first = str(err).strip().splitlines()
-        summary = next((ln for ln in reversed(first) if ln.strip()), "") if first else ""
+        where = f"cell {index}" if index is not None else "the set-up cell"
+        lines = str(err).strip().splitlines()
+        summary = next((ln for ln in reversed(lines) if ln.strip()), "") if lines else ""
         return 1, f"{notebook.name}: {where} {kind}: {summary}"
     finally:
         executed.parent.mkdir(parents=True, exist_ok=True)

@@ -88,3 +88,42 @@ def test_cli_exit_code_is_nonzero_on_failure(tmp_path: Path, monkeypatch) -> Non
         runner, "run_notebooks", lambda *a, **k: run_notebooks(root=root, log=lambda _: None)
     )
     assert cli.main(["figures", "--force"]) == 1
+
+
+LEAKY = """
+import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+from analysis import plotting
+matplotlib.rcParams["lines.linewidth"] = 9
+LEAK = "from notebook 98"
+fig, ax = plt.subplots()
+ax.plot([1, 2, 3], [1, 2, 3])
+plotting.save_figure(fig, "98_leaky", data=pd.DataFrame({"x": [1]}), synthetic=True)
+"""
+
+CLEAN = """
+assert "LEAK" not in globals(), "a variable leaked from the previous notebook"
+import matplotlib.pyplot as plt
+import pandas as pd
+from analysis import plotting
+fig, ax = plt.subplots()
+ax.plot([1, 2, 3], [3, 1, 2])
+plotting.save_figure(fig, "99_clean", data=pd.DataFrame({"x": [1]}), synthetic=True)
+"""
+
+
+def test_a_reused_kernel_gives_the_same_bytes_as_a_fresh_one(tmp_path: Path) -> None:
+    outputs = {}
+    for mode in ("reused", "fresh"):
+        root = tmp_path / mode
+        (root / "notebooks").mkdir(parents=True)
+        for name, source in (("98_leaky", LEAKY), ("99_clean", CLEAN)):
+            nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+            nbformat.write(nb, root / "notebooks" / f"{name}.ipynb")
+        results = run_notebooks(
+            root=root, jobs=1, fresh_kernels=(mode == "fresh"), log=lambda _: None
+        )
+        assert [r.status for r in results] == ["ran", "ran"], [r.error for r in results]
+        outputs[mode] = digests(root / "figures")
+    assert outputs["reused"] == outputs["fresh"]
