@@ -262,24 +262,18 @@ def save_figure(
                 ),
             )
             written.append(target)
-    frame = data.copy()
-    if synthetic and "synthetic" not in frame.columns:
-        frame["synthetic"] = True
-    target = out / f"{name}.csv"
-    _atomic_write(target, lambda tmp: _frame_to_csv(frame, tmp))
-    written.append(target)
-    meta = _metadata(
+    _write_data(
+        data,
+        out,
         name,
+        written,
+        kind="figure",
         title=title,
         sources=sources,
         synthetic=synthetic,
-        kind="figure",
         notes=notes,
-        extra={"files": [p.name for p in written], **(extra or {})},
+        extra=extra,
     )
-    target = out / f"{name}.json"
-    _atomic_write(target, lambda tmp: _write_json(meta, tmp))
-    written.append(target)
     if "png" in formats:
         _show_saved(fig, out / f"{name}.png")
     return written
@@ -328,29 +322,60 @@ def save_table(
     if not synthetic and not sources:
         raise ValueError(f"{name}: a published-data table must name its sources")
     out = (Path(out_dir) if out_dir is not None else paths.output_dir()) / "tables"
-    frame = table.copy()
+    written: list[Path] = []
+    _write_data(
+        table,
+        out,
+        name,
+        written,
+        kind="table",
+        title=title,
+        sources=sources,
+        synthetic=synthetic,
+        notes=notes,
+        extra=extra,
+        markdown=True,
+    )
+    return written
+
+
+def _write_data(
+    data: pd.DataFrame,
+    out: Path,
+    name: str,
+    written: list[Path],
+    *,
+    kind: str,
+    title: str | None,
+    sources: Sequence[str],
+    synthetic: bool,
+    notes: str | None,
+    extra: dict[str, Any] | None,
+    markdown: bool = False,
+) -> None:
+    """Write ``NAME.csv`` (and ``NAME.md``), then ``NAME.json`` listing every file written."""
+    frame = data.copy()
     if synthetic and "synthetic" not in frame.columns:
         frame["synthetic"] = True
-    written: list[Path] = []
     target = out / f"{name}.csv"
     _atomic_write(target, lambda tmp: _frame_to_csv(frame, tmp))
     written.append(target)
-    target = out / f"{name}.md"
-    _atomic_write(target, lambda tmp: tmp.write_text(to_markdown(frame, title=title), "utf-8"))
-    written.append(target)
+    if markdown:
+        target = out / f"{name}.md"
+        _atomic_write(target, lambda tmp: tmp.write_text(to_markdown(frame, title=title), "utf-8"))
+        written.append(target)
     meta = _metadata(
         name,
         title=title,
         sources=sources,
         synthetic=synthetic,
-        kind="table",
+        kind=kind,
         notes=notes,
         extra={"files": [p.name for p in written], **(extra or {})},
     )
     target = out / f"{name}.json"
     _atomic_write(target, lambda tmp: _write_json(meta, tmp))
     written.append(target)
-    return written
 
 
 def to_markdown(frame: pd.DataFrame, *, title: str | None = None) -> str:
