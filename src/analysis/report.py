@@ -82,16 +82,36 @@ def _notebook_pages(site: Path, build: Path, notebooks: Path) -> dict[str, str]:
     return pages
 
 
-def _claims_table(figures: Path) -> str:
-    path = figures / "tables" / "claims_audit.md"
+def _claims_table(figures: Path, pages: dict[str, str]) -> str:
+    """The audit as a compact table: claim, verdict, and links to its notebook and output."""
     csv_path = figures / "tables" / "claims_audit.csv"
     if not csv_path.exists():
         return "<p>The claims audit has not been built yet: run <code>make figures</code>.</p>"
     import pandas as pd
 
     frame = pd.read_csv(csv_path, dtype=str, keep_default_na=False)
-    del path
-    return frame.to_html(index=False, border=0, escape=True)
+    rows = []
+    for r in frame.itertuples():
+        notebook = pages.get(r.theme)
+        nb_cell = (
+            f'<a href="{notebook}">{html.escape(r.theme)}</a>' if notebook else html.escape(r.theme)
+        )
+        output = r.output.removeprefix("figures/")
+        # the site mirrors figures/ (see _gallery and build_site), so the path is the link
+        out_cell = (
+            f'<a href="{html.escape(r.output)}">{html.escape(output)}</a>'
+            if (figures / output).exists()
+            else html.escape(output)
+        )
+        rows.append(
+            f"<tr><td>{html.escape(r.claim_id)}</td><td>{html.escape(r.quantity)}: "
+            f"<strong>{html.escape(r.stated)}</strong><br><small>{html.escape(r.finding)}</small></td>"
+            f"<td>{html.escape(r.verdict)}<br><small>{html.escape(r.verdict_method)}</small></td>"
+            f"<td>{nb_cell}</td><td>{out_cell}</td></tr>"
+        )
+    head = "<tr><th>claim</th><th>what the evidence says, and what the data say</th>"
+    head += "<th>verdict</th><th>notebook</th><th>output</th></tr>"
+    return f"<table>{head}{''.join(rows)}</table>"
 
 
 def _gallery(site: Path, figures: Path, pages: dict[str, str]) -> str:
@@ -156,13 +176,16 @@ def build_site(site: Path | None = None, *, log=print) -> Path:
     log("report: writing the API reference")
     _api(site)
     log("report: writing the index and gallery")
+    if (figures / "tables").exists():
+        shutil.copytree(figures / "tables", site / "figures" / "tables")
     readme = (root / "README.md").read_text("utf-8")
-    intro = html.escape(readme.split("\n\n", 2)[1]) if readme.count("\n\n") > 1 else ""
+    intro = readme.split("\n\n", 2)[1] if readme.count("\n\n") > 1 else ""
+    intro = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(intro), flags=re.S)
     notebook_list = "".join(f'<li><a href="{url}">{stem}</a></li>' for stem, url in pages.items())
     body = (
         "<h1>Checking the numbers: CEOP's 2012 evidence on localised grooming</h1>"
         f"<p>{intro}</p><h2>Notebooks</h2><ul>{notebook_list}</ul>"
-        f'<h2 id="claims">Claims audit</h2>{_claims_table(figures)}'
+        f'<h2 id="claims">Claims audit</h2>{_claims_table(figures, pages)}'
         f'<h2 id="gallery">Figures</h2>{_gallery(site, figures, pages)}'
     )
     index = site / "index.html"
