@@ -260,6 +260,15 @@ del _b, _os, _w, _mpl, _plt
 
 def _worker(queue, build: Path, timeout: int, fresh: bool, finish) -> None:
     """Run notebooks from ``queue`` one after another in one kernel (a new one if ``fresh``)."""
+    try:
+        _work(queue, build, timeout, fresh, finish)
+    finally:  # nbclient made this thread an event loop; close it with the thread
+        from jupyter_core.utils import ensure_event_loop
+
+        ensure_event_loop().close()
+
+
+def _work(queue, build: Path, timeout: int, fresh: bool, finish) -> None:
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
