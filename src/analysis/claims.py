@@ -36,7 +36,6 @@ its parser by importing it.
 from __future__ import annotations
 
 import argparse
-import csv
 import math
 import re
 import sys
@@ -141,13 +140,6 @@ def _split(cell: str) -> list[str]:
     return [s.strip() for s in (cell or "").split(";") if s.strip()]
 
 
-def _display(path: Path) -> str:
-    try:
-        return Path(path).resolve().relative_to(paths.PROJECT_ROOT).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def load_register(path: Path | None = None, *, check_figures: bool = True) -> pd.DataFrame:
     """Read and validate the claims register.
 
@@ -182,34 +174,17 @@ def load_register(path: Path | None = None, *, check_figures: bool = True) -> pd
     (200000.0, 'people', 'about')
     """
     path = Path(path) if path is not None else register_path()
-    shown = _display(path)
+    shown = published.display_path(path)
 
     def fail(line: int | None, column: str | None, problem: str) -> None:
         raise ClaimsRegisterError(shown, line, column, problem)
 
-    if not path.exists():
-        fail(None, None, "file not found")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            fail(1, None, "file is empty (expected a header row)")
-        rows = list(reader)
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        fail(1, missing[0], f"missing column(s): {', '.join(missing)}")
-    extra = [c for c in header if c not in COLUMNS + OPTIONAL_COLUMNS]
-    if extra:
-        fail(1, extra[0], f"unexpected column(s): {', '.join(extra)}")
+    rows = published.read_rows(path, COLUMNS, optional=OPTIONAL_COLUMNS, error=ClaimsRegisterError)
     known_sources = set(sources.load_register(path.parent))
     figure_index = published.load_all().set_index("figure_id") if check_figures else None
     seen: dict[str, int] = {}
     records = []
-    for line, raw in enumerate(rows, start=2):
-        if len(raw) != len(header):
-            fail(line, None, f"expected {len(header)} fields, found {len(raw)}")
-        row = dict(zip(header, raw, strict=True))
-        row.setdefault("figure_ids", "")
+    for line, row in rows:
         for column in COLUMNS:
             if column not in EMPTY_OK and not row[column].strip():
                 fail(line, column, "required value is empty")
@@ -844,7 +819,7 @@ def audit(*, strict: bool = True, path: Path | None = None) -> pd.DataFrame:
         rows.append(out)
     if problems and strict:
         raise ClaimsAuditError(
-            f"{_display(path or register_path())}: the claims register has drifted from the "
+            f"{published.display_path(path or register_path())}: the claims register has drifted from the "
             "published data:\n  " + "\n  ".join(problems)
         )
     frame = pd.DataFrame(rows)[list(AUDIT_COLUMNS)]

@@ -30,7 +30,6 @@ column. Importing this module has no side effects.
 from __future__ import annotations
 
 import calendar
-import csv
 import math
 import re
 from pathlib import Path
@@ -38,7 +37,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import paths
-from analysis.published import PublishedDataError
+from analysis.published import PublishedDataError, display_path, read_rows
 
 __all__ = [
     "BASES",
@@ -94,40 +93,9 @@ _ID = {"event_id": re.compile(r"^T\d{2}$"), "count_id": re.compile(r"^S\d{2}$")}
 _CLAIM_ID = re.compile(r"^C\d{2}$")
 
 
-def _display(path: Path) -> str:
-    try:
-        return Path(path).resolve().relative_to(paths.PROJECT_ROOT).as_posix()
-    except ValueError:
-        return str(path)
-
-
 def _read(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     """Read a CSV, check its header and field counts; return (line, row) pairs."""
-    shown = _display(path)
-    if not path.exists():
-        raise PublishedDataError(shown, None, None, "file not found")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise PublishedDataError(shown, 1, None, "file is empty (expected a header row)")
-        rows = list(reader)
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise PublishedDataError(shown, 1, missing[0], f"missing column(s): {', '.join(missing)}")
-    extra = [c for c in header if c not in columns]
-    if extra:
-        raise PublishedDataError(shown, 1, extra[0], f"unexpected column(s): {', '.join(extra)}")
-    out = []
-    for line, raw in enumerate(rows, start=2):
-        if len(raw) != len(header):
-            raise PublishedDataError(
-                shown, line, None, f"expected {len(header)} fields, found {len(raw)}"
-            )
-        out.append((line, dict(zip(header, raw, strict=True))))
-    if not out:
-        raise PublishedDataError(shown, 2, None, "no data rows")
-    return out
+    return read_rows(path, columns, allow_empty=False)
 
 
 def _known_sources() -> set[str]:
@@ -194,7 +162,7 @@ def load_timeline(
     ['evidence', 'guidance', 'organisation', 'pilot', 'report']
     """
     path = Path(path) if path is not None else paths.DATA_PUBLISHED / "timeline.csv"
-    shown = _display(path)
+    shown = display_path(path)
     known = known_sources if known_sources is not None else _known_sources()
     records, seen = [], {}
     for line, row in _read(path, TIMELINE_COLUMNS):
@@ -279,7 +247,7 @@ def load_self_reported(path: Path | str | None = None) -> pd.DataFrame:
     (31, 'actions')
     """
     path = Path(path) if path is not None else paths.DATA_PUBLISHED / "self_reported.csv"
-    shown = _display(path)
+    shown = display_path(path)
     records, seen = [], {}
     for line, row in _read(path, SELF_REPORTED_COLUMNS):
 

@@ -33,7 +33,7 @@ from __future__ import annotations
 import csv
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -46,6 +46,7 @@ __all__ = [
     "QUALIFIERS",
     "TABLES",
     "PublishedDataError",
+    "display_path",
     "figure",
     "figures",
     "load",
@@ -59,6 +60,7 @@ __all__ = [
     "load_missing_persons",
     "load_population",
     "load_runaways",
+    "read_rows",
     "read_table",
     "value",
 ]
@@ -133,7 +135,8 @@ class PublishedDataError(ValueError):
         super().__init__(f"{where}: {problem}")
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path) -> str:
+    """A path as error messages show it: relative to the project root where possible."""
     try:
         return Path(path).resolve().relative_to(paths.PROJECT_ROOT).as_posix()
     except ValueError:
@@ -141,7 +144,7 @@ def _display(path: Path) -> str:
 
 
 def _fail(path: Path, line: int | None, column: str | None, problem: str) -> None:
-    raise PublishedDataError(_display(path), line, column, problem)
+    raise PublishedDataError(display_path(path), line, column, problem)
 
 
 _MONTH_OR_FY = re.compile(r"^(\d{4})-(\d{2})$")
@@ -171,6 +174,65 @@ def _period_mismatch(period: str, start: str, end: str) -> str | None:
         elif not (start.startswith(period) and end.startswith(period)):
             return f"month '{period}' should start and end in {period} (got {start} to {end})"
     return None
+
+
+def read_rows(
+    path: Path,
+    columns: Sequence[str],
+    *,
+    optional: Sequence[str] = (),
+    error: type[PublishedDataError] = PublishedDataError,
+    allow_empty: bool = True,
+) -> list[tuple[int, dict[str, str]]]:
+    """Read a CSV whose header must hold ``columns`` (plus any of ``optional``) and nothing else.
+
+    The one reader behind every validating loader in the project (published tables, the claims
+    register, the timeline, the self-reported counts, the data systems): it checks the file
+    exists, the header, and that every row has as many fields as the header; the caller checks
+    the values. Optional columns absent from the file come back as empty strings.
+
+    Returns
+    -------
+    list of (int, dict)
+        The file's line number (the header is line 1) and the row as a mapping of strings.
+
+    Raises
+    ------
+    PublishedDataError
+        (or ``error``) naming the file, line and column of the first problem.
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> line, row = read_rows(paths.DATA_PUBLISHED / "runaways.csv", COLUMNS)[0]
+    >>> line, row["figure_id"]
+    (2, 'RS01')
+    """
+    shown = display_path(path)
+    if not Path(path).exists():
+        raise error(shown, None, None, "file not found")
+    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise error(shown, 1, None, "file is empty (expected a header row)")
+        raw_rows = list(reader)
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise error(shown, 1, missing[0], f"missing column(s): {', '.join(missing)}")
+    extra = [c for c in header if c not in columns and c not in optional]
+    if extra:
+        raise error(shown, 1, extra[0], f"unexpected column(s): {', '.join(extra)}")
+    out = []
+    for line, raw in enumerate(raw_rows, start=2):
+        if len(raw) != len(header):
+            raise error(shown, line, None, f"expected {len(header)} fields, found {len(raw)}")
+        row = dict.fromkeys(optional, "")
+        row.update(zip(header, raw, strict=True))
+        out.append((line, row))
+    if not out and not allow_empty:
+        raise error(shown, 2, None, "no data rows")
+    return out
 
 
 def read_table(path: Path, *, known_sources: set[str] | None = None) -> pd.DataFrame:
@@ -204,27 +266,10 @@ def read_table(path: Path, *, known_sources: set[str] | None = None) -> pd.DataF
     ('looked_after', False)
     """
     path = Path(path)
-    if not path.exists():
-        _fail(path, None, None, "file not found")
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        try:
-            header = next(reader)
-        except StopIteration:
-            _fail(path, 1, None, "file is empty (expected a header row)")
-        rows = list(reader)
-    missing = [c for c in COLUMNS if c not in header]
-    if missing:
-        _fail(path, 1, missing[0], f"missing column(s): {', '.join(missing)}")
-    extra = [c for c in header if c not in COLUMNS]
-    if extra:
-        _fail(path, 1, extra[0], f"unexpected column(s): {', '.join(extra)}")
+    rows = read_rows(path, COLUMNS)
     seen: dict[str, int] = {}
     records = []
-    for line, raw in enumerate(rows, start=2):
-        if len(raw) != len(header):
-            _fail(path, line, None, f"expected {len(header)} fields, found {len(raw)}")
-        row = dict(zip(header, raw, strict=True))
+    for line, row in rows:
         for column in COLUMNS:
             if column not in OPTIONAL and not row[column].strip():
                 _fail(path, line, column, "required value is empty")

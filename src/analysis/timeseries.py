@@ -17,7 +17,6 @@ for. Nothing happens on import.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -217,6 +216,21 @@ def rate_per(
     return out
 
 
+#: Columns of ``data/published/data_systems.csv``.
+DATA_SYSTEMS_COLUMNS: tuple[str, ...] = (
+    "system_id",
+    "asked_for",
+    "exists_now",
+    "series",
+    "first_year",
+    "unit",
+    "geography",
+    "publisher",
+    "source_id",
+    "note",
+)
+
+
 def data_systems() -> pd.DataFrame:
     """Load ``data/published/data_systems.csv``: data systems the evidence asked for, then and now.
 
@@ -232,16 +246,19 @@ def data_systems() -> pd.DataFrame:
     from analysis.sources import load_register
 
     path = paths.DATA_PUBLISHED / "data_systems.csv"
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    frame = pd.DataFrame(rows).fillna("")
+    rows = published.read_rows(path, DATA_SYSTEMS_COLUMNS, allow_empty=False)
+    frame = pd.DataFrame([row for _, row in rows], columns=list(DATA_SYSTEMS_COLUMNS))
     register = load_register()
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
         if row["exists_now"] not in EXISTS_NOW:
-            raise ValueError(f"{path.name}, line {line}: exists_now {row['exists_now']!r}")
+            raise published.PublishedDataError(
+                path.name, line, "exists_now", f"{row['exists_now']!r} is not one of {EXISTS_NOW}"
+            )
         for sid in filter(None, (s.strip() for s in row["source_id"].split(";"))):
             if sid not in register:
-                raise ValueError(f"{path.name}, line {line}: unknown source id {sid!r}")
+                raise published.PublishedDataError(
+                    path.name, line, "source_id", f"unknown source id {sid!r}"
+                )
     ids = {s.strip() for v in frame["source_id"] for s in v.split(";") if s.strip()}
     frame.attrs.update(sources=sorted(ids), synthetic=False, table="data_systems")
     return frame
