@@ -50,6 +50,7 @@ def _run_cells(cells: list[str], cwd: Path, env: dict[str, str] | None = None) -
         shutdown_kernel="immediate",
         resources={"metadata": {"path": str(cwd)}},
         timeout=900,
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # as the runner's kernels
     )
     client.execute(env=env) if env else client.execute()
     return nb.cells
