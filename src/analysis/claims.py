@@ -573,6 +573,10 @@ def looked_after_overrepresented(claim: pd.Series, register: pd.DataFrame) -> As
 
 
 def _years(figure: pd.Series) -> float:
+    """A figure's period in years: its stated length in months if it gives one, else its dates."""
+    months = published.stated_months(figure["period"])
+    if months:
+        return months / 12
     start, end = figure["period_start"], figure["period_end"]
     return ((pd.Timestamp(end) - pd.Timestamp(start)).days + 1) / 365.25
 

@@ -16,13 +16,13 @@ and recording.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from analysis import published, stats
+from analysis.published import stated_months
 
 __all__ = [
     "PREVALENCE_IDS",
@@ -47,8 +47,6 @@ WHAT_IT_COUNTS: dict[str, tuple[str, str]] = {
     "JAGO06": ("case files reviewed by researchers", "count of cases (a review sample)"),
 }
 
-_MONTHS_RE = re.compile(r"\((\d+)\s+months?\)")
-
 
 def calendar_months(start: pd.Timestamp | str, end: pd.Timestamp | str) -> int:
     """Return the number of calendar months from ``start`` to ``end``, both months included.
@@ -64,20 +62,6 @@ def calendar_months(start: pd.Timestamp | str, end: pd.Timestamp | str) -> int:
     if e < s:
         raise ValueError(f"period ends ({e.date()}) before it starts ({s.date()})")
     return (e.year - s.year) * 12 + (e.month - s.month) + 1
-
-
-def stated_months(period: str) -> int | None:
-    """Return the period length a source states in words, e.g. ``"(14 months)"``, else None.
-
-    Examples
-    --------
-    >>> stated_months("2010-08 to 2011-10 (14 months)")
-    14
-    >>> stated_months("2011") is None
-    True
-    """
-    match = _MONTHS_RE.search(str(period))
-    return int(match.group(1)) if match else None
 
 
 def annualise(count: float | np.ndarray, months: float | np.ndarray) -> float | np.ndarray:

@@ -61,6 +61,7 @@ __all__ = [
     "load_population",
     "load_runaways",
     "read_rows",
+    "stated_months",
     "read_table",
     "value",
 ]
@@ -174,6 +175,26 @@ def _period_mismatch(period: str, start: str, end: str) -> str | None:
         elif not (start.startswith(period) and end.startswith(period)):
             return f"month '{period}' should start and end in {period} (got {start} to {end})"
     return None
+
+
+_MONTHS_RE = re.compile(r"\((\d+)\s+months?\)")
+
+
+def stated_months(period: str) -> int | None:
+    """Return the period length a source states in words, e.g. ``"(14 months)"``, else None.
+
+    Where a source states its window's length, that length is used to annualise its count, even
+    if its month-level dates suggest another (OCC01: "14 months" for August 2010 to October 2011).
+
+    Examples
+    --------
+    >>> stated_months("2010-08 to 2011-10 (14 months)")
+    14
+    >>> stated_months("2011") is None
+    True
+    """
+    match = _MONTHS_RE.search(str(period))
+    return int(match.group(1)) if match else None
 
 
 def read_rows(
