@@ -964,7 +964,14 @@ def run(args: argparse.Namespace) -> int:
         return 1
     theme = getattr(args, "theme", "") or ""
     if theme:
+        themes = sorted(set(table["theme"]))
         table = table[table["theme"].str.startswith(theme)]
+        if table.empty:
+            print(
+                f"claims: no claims for theme {theme!r}; themes are {', '.join(themes)}",
+                file=sys.stderr,
+            )
+            return 2
     fmt = getattr(args, "format", "text")
     if fmt == "csv":
         table.to_csv(sys.stdout, index=False, lineterminator="\n")

@@ -20,9 +20,13 @@ DESCRIPTION = (
 def _cmd_figures(args: argparse.Namespace) -> int:
     from analysis.runner import run_notebooks
 
-    results = run_notebooks(
-        args.only, force=args.force, jobs=args.jobs, fresh_kernels=args.fresh_kernels
-    )
+    try:
+        results = run_notebooks(
+            args.only, force=args.force, jobs=args.jobs, fresh_kernels=args.fresh_kernels
+        )
+    except FileNotFoundError as err:
+        print(f"figures: {err}", file=sys.stderr)
+        return 2
     failed = [r for r in results if r.status == "failed"]
     if failed:
         names = ", ".join(r.name for r in failed)

@@ -111,3 +111,19 @@ def test_every_figure_has_data_and_metadata(figures_built: Path) -> None:
             assert meta["label"] == "synthetic data, illustrative only"
         else:
             assert meta["sources"], f"{png.name}: published chart without sources"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["figures", "99"], "no notebook"),
+        (["claims", "--theme", "99"], "no claims for theme"),
+        (["ingest", "/nonexistent-returns", "--out", "x.csv"], "not found"),
+    ],
+)
+def test_cli_usage_errors_are_clear_and_exit_2(args: list[str], words: str, tmp_path: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "analysis", *args], capture_output=True, text=True, cwd=tmp_path
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert words in proc.stderr and "Traceback" not in proc.stderr
