@@ -43,7 +43,8 @@ def _page(title: str, body: str, *, depth: int = 0) -> str:
     up = "../" * depth
     nav = (
         f'<nav><a href="{up}index.html">Overview</a><a href="{up}index.html#gallery">Figures</a>'
-        f'<a href="{up}index.html#claims">Claims audit</a><a href="{up}api/analysis.html">API</a></nav>'
+        f'<a href="{up}index.html#claims">Claims audit</a><a href="{up}assumptions.html">Assumptions</a>'
+        f'<a href="{up}api/analysis.html">API</a></nav>'
     )
     return (
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
@@ -163,6 +164,16 @@ def _api(site: Path) -> None:
     pdoc.pdoc("analysis", output_directory=api)
 
 
+def _assumptions(site: Path, source: Path) -> None:
+    """Render ``docs/assumptions.md`` (Markdown, via mistune, which nbconvert already needs)."""
+    import mistune
+
+    text = source.read_text("utf-8") if source.exists() else "No assumptions log found."
+    # the log links to repository files; on the site they are plain text
+    body = mistune.html(re.sub(r"\[([^\]]+)\]\((?!https?:)[^)]+\)", r"\1", text))
+    (site / "assumptions.html").write_text(_page("Assumptions and caveats", body), "utf-8")
+
+
 def build_site(site: Path | None = None, *, log=print) -> Path:
     """Build the static report into ``site`` (default ``site/``) and return its index page."""
     root = paths.PROJECT_ROOT
@@ -188,6 +199,8 @@ def build_site(site: Path | None = None, *, log=print) -> Path:
         f'<h2 id="claims">Claims audit</h2>{_claims_table(figures, pages)}'
         f'<h2 id="gallery">Figures</h2>{_gallery(site, figures, pages)}'
     )
+    log("report: writing the assumptions log")
+    _assumptions(site, root / "docs" / "assumptions.md")
     index = site / "index.html"
     index.write_text(_page("CEOP evidence: claims and data", body), "utf-8")
     return index

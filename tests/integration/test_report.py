@@ -26,6 +26,7 @@ def test_site_has_index_notebooks_api_and_gallery(site: Path) -> None:
     index = (site / "index.html").read_text()
     assert "Claims audit" in index and 'class="gallery"' in index
     assert (site / "api" / "analysis.html").exists()
+    assert "A01" in (site / "assumptions.html").read_text()
     assert (site / "notebooks" / "01_missing_children.html").exists()
     assert "figures/01_missing_chain.png" in index
 
