@@ -293,6 +293,7 @@ def _work(queue, build: Path, timeout: int, fresh: bool, finish) -> None:
                 start = time.perf_counter()
                 stage = Path(tempfile.mkdtemp(prefix=f"{nb_path.stem}.", dir=build))
                 try:
+                    code = 1
                     code, err = _execute(
                         client, nb_path, stage, build / EXECUTED_DIR / nb_path.name
                     )
@@ -301,10 +302,14 @@ def _work(queue, build: Path, timeout: int, fresh: bool, finish) -> None:
                     msg = f"{nb_path.name}: the kernel died ({exc})"
                     finish(nb_path, digest, stage, time.perf_counter() - start, 1, msg)
                     break  # start a new kernel for the rest
+                except Exception as exc:  # report it as this notebook's failure, carry on
+                    msg = f"{nb_path.name}: the runner failed: {exc!r}"
+                    finish(nb_path, digest, stage, time.perf_counter() - start, 1, msg)
+                    break
                 finally:
                     shutil.rmtree(stage, ignore_errors=True)
-                if fresh:
-                    break
+                if fresh or code != 0:
+                    break  # after a failure (a timed-out cell may still be running): new kernel
 
 
 def _execute(client, notebook: Path, stage: Path, executed: Path) -> tuple[int, str]:
