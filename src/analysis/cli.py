@@ -1,6 +1,7 @@
 """The project's command line: ``python -m analysis <command>`` or the ``analysis`` script.
 
-Commands import their module only when they run, so ``--help`` is instant.
+Commands that belong to a module (claims, ingest, report, lab) let that module add its own
+options and run the command: :data:`DELEGATED` maps each to its module and functions.
 """
 
 from __future__ import annotations
@@ -73,18 +74,6 @@ def _cmd_sources(args: argparse.Namespace) -> int:
     return 1 if problems else 0
 
 
-def _cmd_claims(args: argparse.Namespace) -> int:
-    from analysis import claims
-
-    return claims.run(args)
-
-
-def _cmd_ingest(args: argparse.Namespace) -> int:
-    from analysis import returns
-
-    return returns.run_ingest(args)
-
-
 def _cmd_synthetic(args: argparse.Namespace) -> int:
     from analysis import pilots, synthetic
 
@@ -95,20 +84,34 @@ def _cmd_synthetic(args: argparse.Namespace) -> int:
     return code
 
 
-def _cmd_report(args: argparse.Namespace) -> int:
-    from analysis import report
+#: Commands run by their own module: name -> (module, function adding its options, function
+#: running it, help line).
+DELEGATED: dict[str, tuple[str, str, str, str]] = {
+    "claims": ("claims", "add_arguments", "run", "print the claims audit (verdict per claim)"),
+    "ingest": (
+        "returns",
+        "add_ingest_arguments",
+        "run_ingest",
+        "validate and collate annual returns (one CSV per area)",
+    ),
+    "report": ("report", "add_arguments", "run", "build the static HTML report into site/"),
+    "lab": ("lab", "add_arguments", "run", "start JupyterLab with the project's kernel"),
+}
 
-    return report.run(args)
 
+def _delegate(module: str, function: str):
+    """Return a handler that imports ``analysis.<module>`` and calls ``function(args)``."""
 
-def _cmd_lab(args: argparse.Namespace) -> int:
-    from analysis import lab
+    def handler(args: argparse.Namespace) -> int:
+        import importlib
 
-    return lab.run(args)
+        return getattr(importlib.import_module(f"analysis.{module}"), function)(args)
+
+    return handler
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser (sub-commands are added lazily where they need their module)."""
+    """Return the argument parser; modules that own a command add its options themselves."""
     parser = argparse.ArgumentParser(prog="analysis", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"analysis {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -124,21 +127,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_figures)
 
-    p = sub.add_parser("claims", help="print the claims audit (verdict per claim)")
-    _add_optional(p, "claims", "add_arguments")
-    p.set_defaults(func=_cmd_claims)
+    for command, (module, adder, runner, text) in DELEGATED.items():
+        p = sub.add_parser(command, help=text)
+        _add_optional(p, module, adder)
+        p.set_defaults(func=_delegate(module, runner))
 
-    p = sub.add_parser("ingest", help="validate and collate annual returns (one CSV per area)")
-    _add_optional(p, "returns", "add_ingest_arguments")
-    p.set_defaults(func=_cmd_ingest)
-
-    p = sub.add_parser("synthetic", help="regenerate the synthetic register, records and returns")
+    p = sub.add_parser(
+        "synthetic", help="regenerate the synthetic register, records, returns and pilot panel"
+    )
     _add_optional(p, "synthetic", "add_arguments")
     p.set_defaults(func=_cmd_synthetic)
-
-    p = sub.add_parser("report", help="build the static HTML report into site/")
-    _add_optional(p, "report", "add_arguments")
-    p.set_defaults(func=_cmd_report)
 
     p = sub.add_parser("sources", help="check the provenance register and data checksums")
     p.add_argument(
@@ -148,9 +146,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_sources)
 
-    p = sub.add_parser("lab", help="start JupyterLab with the project's kernel")
-    _add_optional(p, "lab", "add_arguments")
-    p.set_defaults(func=_cmd_lab)
     return parser
 
 
