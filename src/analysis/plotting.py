@@ -1,50 +1,110 @@
-"""House style, captions, synthetic-data marks and deterministic saving of figures and tables.
+"""The house style of every chart: one visual language, two sizes, source lines, a figure check.
 
-Every chart the project publishes goes through :func:`save_figure`, which writes, side by side:
+Every chart the project publishes is made with :func:`figure` and saved with :func:`save_figure`,
+which writes, side by side:
 
-- ``NAME.png`` (for the README and the report) and ``NAME.svg`` (for papers), byte-identical when
-  rebuilt (no timestamps, a fixed SVG hash salt, no ``Software`` tag);
-- ``NAME.csv``: the data behind the chart, so a reader can check a bar without rerunning anything;
-- ``NAME.json``: metadata: title, source ids with full citations, whether the data are synthetic.
+- ``NAME.png`` (for the README and the report) and ``NAME.svg`` (for papers; text stays text),
+  byte-identical when rebuilt (no timestamps, a fixed SVG hash salt, no ``Software`` tag);
+- ``NAME.csv``: the data behind the chart, so a reader can check a point without rerunning anything;
+- ``NAME.json``: ``title`` (the finding, the same string as on the chart), ``caption`` (one line),
+  ``assumes`` (one line per kind of interval drawn, saying what it assumes), ``source_line`` (the
+  short line on the chart), ``sources`` (full citations), ``synthetic``, ``size`` and ``notes``.
 
-A figure must say whether it is synthetic (there is no default). Synthetic figures get a visible
-"SYNTHETIC DATA, ILLUSTRATIVE ONLY" mark; published-data figures get a "Sources:" footnote built
-from the provenance register. Tables go through :func:`save_table` (CSV, Markdown and JSON).
+**The visual language.**
+
+* :data:`COLORS` is a semantic, colour-blind-safe palette (Okabe and Ito): each colour has one
+  meaning on every chart (:data:`MEANINGS`): ``published`` (a published figure), ``claim`` (the
+  evidence's claim), ``estimate`` (an estimate or model), ``synthetic`` (synthetic data),
+  ``flagged`` (a flagged area), plus ``published_alt``, ``assumption``, ``reference`` and
+  ``context``. Verdicts have their own ordered scale, :data:`VERDICT_COLORS`, from corroborated
+  (dark green) through the unchecked verdicts (greys) to contradicted (dark red, with its own
+  marker), so that "contradicted" cannot be mistaken for anything else.
+* Two sizes (:data:`SIZES`): full width (:data:`FULL_WIDTH`, 7 in) and one column
+  (:data:`COLUMN_WIDTH`, 3.4 in). Text is at least :data:`MIN_FONT_SIZE` (8 pt) at the saved size.
+* The chart's title states the finding and is the JSON ``title``. A short source line
+  (:func:`source_line`: producer, title, year, from the provenance register) sits at the foot;
+  full citations go in the JSON. Synthetic charts carry :data:`SYNTHETIC_LABEL` as a banner above
+  the title and a faint diagonal watermark; published-data charts never do.
+* Log axes say so in their label (:func:`log_axis`), bars start at zero on linear axes, and bounds
+  or ranges are drawn as ranges (:func:`draw_range`), never as bars.
+
+**The figure check.** :func:`save_figure` lays out the header and footer, draws the figure and runs
+:func:`check_figure` on the figure object before writing anything: every text inside the canvas, no
+two texts overlapping, no text under 8 pt, the width one of the two sizes, the synthetic mark
+present exactly when the data are synthetic, the chart's title equal to the JSON title, no internal
+ids (source ids, figure ids, field names) in any text, log axes labelled as such and bars based at
+zero. A violation raises :class:`FigureCheckError` naming the figure and the artist, which fails
+the notebook and so the build.
+
+Tables go through :func:`save_table` (CSV, Markdown and JSON).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+import math
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import matplotlib
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.text import Text
+from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 
 from analysis import paths
-from analysis.sources import cite, cite_many
+from analysis.sources import cite, get
 from analysis.tables import atomic_write
 
 __all__ = [
+    "COLORS",
+    "COLUMN_WIDTH",
+    "FULL_WIDTH",
+    "MEANINGS",
+    "MIN_FONT_SIZE",
     "PALETTE",
+    "SIZES",
     "SYNTHETIC_LABEL",
-    "add_footnote",
+    "VERDICT_COLORS",
+    "VERDICT_LABELS",
+    "VERDICT_MARKERS",
+    "VERDICT_ORDER",
+    "FigureCheckError",
+    "annotate_points",
+    "bar_with_interval",
+    "check_figure",
+    "draw_interval",
+    "draw_range",
+    "figure",
+    "financial_year",
+    "funnel_plot",
+    "fy_axis",
+    "hex_map",
     "house_style",
+    "log_axis",
     "mark_synthetic",
+    "percent_axis",
     "save_figure",
     "save_table",
+    "source_line",
+    "thousands",
     "to_markdown",
     "use_house_style",
-    "bar_with_interval",
-    "funnel_plot",
 ]
 
 SYNTHETIC_LABEL = "SYNTHETIC DATA, ILLUSTRATIVE ONLY"
-#: Colour-blind-safe palette (Okabe-Ito), in the order the charts use it.
+
+#: The Okabe-Ito colour-blind-safe colours. Charts use them through :data:`COLORS`, by meaning;
+#: this tuple stays for code that predates the semantic palette.
 PALETTE: tuple[str, ...] = (
     "#0072B2",
     "#D55E00",
@@ -55,21 +115,103 @@ PALETTE: tuple[str, ...] = (
     "#F0E442",
     "#000000",
 )
+
+#: The semantic palette: one colour, one meaning, on every chart (see :data:`MEANINGS`).
+COLORS: dict[str, str] = {
+    "published": "#0072B2",
+    "published_alt": "#56B4E9",
+    "claim": "#D55E00",
+    "estimate": "#009E73",
+    "synthetic": "#CC79A7",
+    "flagged": "#E69F00",
+    "assumption": "#F0E442",
+    "reference": "#333333",
+    "context": "#A6A6A6",
+}
+#: What each colour of :data:`COLORS` means, wherever it appears.
+MEANINGS: dict[str, str] = {
+    "published": "a published figure",
+    "published_alt": "a second published series, or a revised value, beside the first",
+    "claim": "the evidence's claim: what the 2012 evidence states",
+    "estimate": "an estimate, model or derived quantity computed by this project",
+    "synthetic": "synthetic data made by the project's seeded generators",
+    "flagged": "an area flagged by a funnel plot or a test",
+    "assumption": "an assumed value or range (drawn as a fill)",
+    "reference": "a reference: no-effect line, baseline, control limits, planted truth",
+    "context": "context: comparison groups, areas not flagged, shaded periods",
+}
+#: Verdicts in order, from the data agreeing to the data disagreeing.
+VERDICT_ORDER: tuple[str, ...] = (
+    "corroborated",
+    "corroborated_with_caveat",
+    "self_reported",
+    "not_traced",
+    "contradicted",
+)
+#: Verdict colours on an ordered scale (greens, greys, then a dark red no other verdict shares).
+VERDICT_COLORS: dict[str, str] = {
+    "corroborated": "#1B7837",
+    "corroborated_with_caveat": "#A6DBA0",
+    "self_reported": "#E0E0E0",
+    "not_traced": "#969696",
+    "contradicted": "#B2182B",
+}
+#: Markers that repeat the verdict for readers who cannot tell the colours apart.
+VERDICT_MARKERS: dict[str, str] = {
+    "corroborated": "o",
+    "corroborated_with_caveat": "o",
+    "self_reported": "s",
+    "not_traced": "s",
+    "contradicted": "X",
+}
+VERDICT_LABELS: dict[str, str] = {
+    "corroborated": "corroborated",
+    "corroborated_with_caveat": "corroborated, with a caveat",
+    "self_reported": "self-reported (cannot be checked)",
+    "not_traced": "not traced (no source found)",
+    "contradicted": "contradicted",
+}
+#: Colour of the synthetic-data banner and watermark (a dark shade of ``COLORS["synthetic"]``).
+_SYNTHETIC_MARK = "#7B2869"
+
+#: Figure widths in inches: full width and one column.
+FULL_WIDTH = 7.0
+COLUMN_WIDTH = 3.4
+SIZES: dict[str, float] = {"full": FULL_WIDTH, "column": COLUMN_WIDTH}
+_DEFAULT_HEIGHT: dict[str, float] = {"full": 4.3, "column": 3.2}
+#: The smallest text allowed on a chart, in points at the saved size.
+MIN_FONT_SIZE = 8.0
+_TITLE_SIZE: dict[str, float] = {"full": 10.5, "column": 9.0}
+_FOOT_SIZE = 8.0
+_MARGIN_IN = 0.08
+_GAP_IN = 0.06
+
 _RC: dict[str, Any] = {
-    "figure.figsize": (8.0, 4.8),
+    "figure.figsize": (FULL_WIDTH, _DEFAULT_HEIGHT["full"]),
     "figure.dpi": 100,
-    "savefig.dpi": 150,
+    "savefig.dpi": 200,
     "font.family": "DejaVu Sans",
-    "font.size": 10,
-    "axes.titlesize": 12,
+    "font.size": 8.5,
+    "axes.titlesize": 9,
     "axes.titleweight": "bold",
     "axes.titlelocation": "left",
+    "axes.labelsize": 8.5,
+    "xtick.labelsize": 8,
+    "ytick.labelsize": 8,
+    "legend.fontsize": 8,
+    "legend.title_fontsize": 8,
+    "figure.titlesize": _TITLE_SIZE["full"],
+    "figure.titleweight": "bold",
     "axes.spines.top": False,
     "axes.spines.right": False,
     "axes.grid": True,
     "grid.color": "#dddddd",
     "grid.linewidth": 0.6,
-    "axes.prop_cycle": matplotlib.cycler(color=list(PALETTE)),
+    "axes.prop_cycle": matplotlib.cycler(
+        color=[COLORS[k] for k in ("published", "published_alt", "estimate", "reference")]
+    ),
+    "lines.linewidth": 1.5,
+    "lines.markersize": 5,
     "legend.frameon": False,
     "svg.hashsalt": "ceop-lcg09",
     "svg.fonttype": "none",  # text stays text: smaller, faster, editable in a paper
@@ -90,53 +232,786 @@ def use_house_style() -> None:
     plt.rcParams.update(_RC)
 
 
-def mark_synthetic(fig: Figure, label: str = SYNTHETIC_LABEL) -> None:
-    """Stamp a figure with a visible synthetic-data mark (idempotent).
+# --------------------------------------------------------------------------------------------
+# Making a figure, and axis helpers
+# --------------------------------------------------------------------------------------------
 
-    The mark is a large translucent diagonal label across the figure plus a small red banner in
-    the top right corner, so it survives cropping to the plot area.
+
+def figure(
+    size: str = "full",
+    height: float | None = None,
+    *,
+    nrows: int = 1,
+    ncols: int = 1,
+    **subplots_kw: Any,
+) -> tuple[Figure, Any]:
+    """Make a figure at one of the two house sizes, laid out by matplotlib's constrained layout.
+
+    Parameters
+    ----------
+    size : {"full", "column"}
+        Full width (7 in) or one column (3.4 in).
+    height : float, optional
+        Total height in inches, title and source line included (defaults: 4.3 and 3.2).
+    nrows, ncols, **subplots_kw
+        Passed to :func:`matplotlib.pyplot.subplots`.
+
+    Returns
+    -------
+    (Figure, Axes or array of Axes)
+
+    Examples
+    --------
+    >>> fig, ax = figure("column", 2.8)
+    >>> [float(v) for v in fig.get_size_inches()]
+    [3.4, 2.8]
+    >>> plt.close(fig)
     """
-    if getattr(fig, "_analysis_synthetic_marked", False):
-        return
-    fig.text(
+    if size not in SIZES:
+        raise ValueError(f"size must be one of {sorted(SIZES)}; got {size!r}")
+    h = float(height) if height is not None else _DEFAULT_HEIGHT[size]
+    fig, axes = plt.subplots(
+        nrows, ncols, figsize=(SIZES[size], h), layout="constrained", **subplots_kw
+    )
+    return fig, axes
+
+
+def financial_year(year_end: int) -> str:
+    """Label a year to 31 March by its financial year: 2015 -> ``"2014/15"``.
+
+    Examples
+    --------
+    >>> financial_year(2015), financial_year(2000)
+    ('2014/15', '1999/00')
+    """
+    return f"{int(year_end) - 1}/{int(year_end) % 100:02d}"
+
+
+def fy_axis(
+    ax: Axes,
+    years: Iterable[Any],
+    *,
+    every_year: bool = False,
+    step: int = 1,
+    rotate: bool = True,
+) -> None:
+    """Label a yearly x axis (years to 31 March) by financial year, ``2014/15``.
+
+    Parameters
+    ----------
+    ax : Axes
+    years : iterable of int
+        The years to 31 March drawn.
+    every_year : bool
+        Label every year from the first to the last, not only those with data.
+    step : int
+        Label every ``step``-th year (the others keep a tick without a label).
+    rotate : bool
+        Rotate the labels by 45 degrees (anchored at their right end).
+    """
+    ys = sorted({int(y) for y in years})
+    if every_year:
+        ys = list(range(ys[0], ys[-1] + 1))
+    labels = [financial_year(y) if i % step == 0 else "" for i, y in enumerate(ys)]
+    if rotate:
+        ax.set_xticks(ys, labels, rotation=45, ha="right", rotation_mode="anchor")
+    else:
+        ax.set_xticks(ys, labels)
+    ax.set_xlim(min(ys) - 0.6, max(ys) + 0.6)
+
+
+def thousands(ax: Axes, axis: str = "y", nbins: int = 6) -> None:
+    """Format an axis with thousands separators (``12,000``) and at most ``nbins`` ticks."""
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    target.set_major_locator(MaxNLocator(nbins))
+
+
+def percent_axis(ax: Axes, axis: str = "x", decimals: int = 0) -> None:
+    """Format a share axis (values in [0, 1]) as percentages."""
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v * 100:.{decimals}f}%"))
+
+
+def log_axis(ax: Axes, axis: str = "x", label: str | None = None) -> None:
+    """Put an axis on a log scale, with plain numbers and a label that says "log scale".
+
+    Examples
+    --------
+    >>> fig, ax = figure()
+    >>> log_axis(ax, "x", "children a year")
+    >>> ax.get_xlabel(), ax.get_xscale()
+    ('children a year (log scale)', 'log')
+    >>> plt.close(fig)
+    """
+    target = ax.xaxis if axis == "x" else ax.yaxis
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.10g}" if v < 1 else f"{v:,.0f}"))
+    target.set_minor_formatter(NullFormatter())
+    text = label if label is not None else target.get_label_text()
+    if "log" not in text.lower():
+        text = f"{text} (log scale)".strip()
+    target.set_label_text(text)
+
+
+def draw_range(
+    ax: Axes,
+    position: float,
+    low: float,
+    high: float,
+    *,
+    color: str,
+    label: str | None = None,
+    horizontal: bool = True,
+    width: float = 7.0,
+    alpha: float = 0.45,
+    open_low: bool = False,
+    open_high: bool = False,
+    zorder: float = 2,
+) -> None:
+    """Draw a range (bounds, a span a claim's wording allows, a deterministic range) as a range.
+
+    A thick translucent band between ``low`` and ``high`` with a thin line at each closed end, at
+    ``position`` on the other axis. Open ends (a "more than" or "less than" with no second bound)
+    get an arrowhead instead of an end line. Never a bar: a range has no base at zero.
+    """
+    xs, ys = ([low, high], [position, position]) if horizontal else ([position] * 2, [low, high])
+    ax.plot(
+        xs,
+        ys,
+        color=color,
+        lw=width,
+        alpha=alpha,
+        solid_capstyle="butt",
+        zorder=zorder,
+        label=label,
+    )
+    cap = "|" if horizontal else "_"
+    for end, is_open, arrow in (
+        (low, open_low, "<" if horizontal else "v"),
+        (high, open_high, ">" if horizontal else "^"),
+    ):
+        x, y = (end, position) if horizontal else (position, end)
+        ax.plot(
+            [x],
+            [y],
+            marker=arrow if is_open else cap,
+            color=color,
+            ms=width * 1.1,
+            mew=1.4,
+            ls="none",
+            zorder=zorder + 0.1,
+        )
+
+
+def draw_interval(
+    ax: Axes,
+    position: float,
+    estimate: float,
+    low: float,
+    high: float,
+    *,
+    color: str,
+    marker: str = "o",
+    label: str | None = None,
+    horizontal: bool = True,
+    filled: bool = True,
+    markersize: float = 5.5,
+    zorder: float = 3,
+) -> None:
+    """Draw an estimate with its interval: a point with whiskers and small caps."""
+    if horizontal:
+        ax.errorbar(
+            [estimate],
+            [position],
+            xerr=[[estimate - low], [high - estimate]],
+            fmt=marker,
+            color=color,
+            mfc=color if filled else "white",
+            ms=markersize,
+            capsize=2.5,
+            elinewidth=1.2,
+            label=label,
+            zorder=zorder,
+        )
+    else:
+        ax.errorbar(
+            [position],
+            [estimate],
+            yerr=[[estimate - low], [high - estimate]],
+            fmt=marker,
+            color=color,
+            mfc=color if filled else "white",
+            ms=markersize,
+            capsize=2.5,
+            elinewidth=1.2,
+            label=label,
+            zorder=zorder,
+        )
+
+
+def _renderer(fig: Figure) -> Any:
+    canvas = fig.canvas
+    if hasattr(canvas, "get_renderer"):
+        return canvas.get_renderer()
+    return fig._get_renderer()  # type: ignore[attr-defined]  # pragma: no cover
+
+
+def annotate_points(
+    ax: Axes,
+    x: Sequence[float],
+    y: Sequence[float],
+    labels: Sequence[str],
+    *,
+    fontsize: float = 8,
+    color: str = "#222222",
+    offset: float = 4.0,
+) -> list[Text]:
+    """Label points without letting two labels overlap (greedy placement in eight directions).
+
+    Each label is tried to the upper right, right, lower right, above, below, upper left, left
+    and lower left of its point (``offset`` points away); the first position that overlaps no
+    label already placed and stays inside the axes is kept, else the least-overlapping one.
+    """
+    fig = ax.figure
+    renderer = _renderer(fig)
+    placed: list[Any] = []
+    texts: list[Text] = []
+    directions = [(1, 1), (1, 0), (1, -1), (0, 1), (0, -1), (-1, 1), (-1, 0), (-1, -1)]
+    ax_box = ax.get_window_extent(renderer)
+    for xi, yi, lab in zip(x, y, labels, strict=True):
+        best, best_cost = None, math.inf
+        for dx, dy in directions:
+            ha = "left" if dx > 0 else ("right" if dx < 0 else "center")
+            va = "bottom" if dy > 0 else ("top" if dy < 0 else "center")
+            t = ax.annotate(
+                str(lab),
+                (xi, yi),
+                xytext=(dx * offset, dy * offset),
+                textcoords="offset points",
+                ha=ha,
+                va=va,
+                fontsize=fontsize,
+                color=color,
+                zorder=6,
+            )
+            box = t.get_window_extent(renderer)
+            cost = sum(_overlap_area(box, p) for p in placed)
+            if not _inside(box, ax_box):
+                cost += box.width * box.height * 4
+            if cost < best_cost:
+                if best is not None:
+                    best.remove()
+                best, best_cost, best_box = t, cost, box
+            else:
+                t.remove()
+            if cost == 0:
+                break
+        placed.append(best_box)
+        texts.append(best)
+    return texts
+
+
+def _overlap_area(a: Any, b: Any) -> float:
+    w = min(a.x1, b.x1) - max(a.x0, b.x0)
+    h = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return w * h if w > 0 and h > 0 else 0.0
+
+
+def _inside(box: Any, outer: Any, tol: float = 0.5) -> bool:
+    return (
+        box.x0 >= outer.x0 - tol
+        and box.y0 >= outer.y0 - tol
+        and box.x1 <= outer.x1 + tol
+        and box.y1 <= outer.y1 + tol
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Source lines from the provenance register
+# --------------------------------------------------------------------------------------------
+
+#: Short names of producers on the charts' source lines (full names stay in the citations).
+_PRODUCER_SHORT: dict[str, str] = {
+    "Department for Education": "DfE",
+    "Department for Children, Schools and Families": "DCSF",
+    "Office for National Statistics": "ONS",
+    "Office of the Children's Commissioner": "Children's Commissioner",
+    "Child Exploitation and Online Protection Centre": "CEOP",
+    "House of Commons Home Affairs Committee": "Home Affairs Committee",
+    "Independent Inquiry into Child Sexual Abuse": "IICSA",
+    "HM Government": "HM Government",
+    "Children and Young People Now": "CYP Now",
+}
+
+
+def _short_producer(producer: str) -> str:
+    main = re.split(r"\s*[(;,]|\s+as quoted", producer, maxsplit=1)[0].strip()
+    main = re.split(r"\s+/\s+", main, maxsplit=1)[0]
+    return _PRODUCER_SHORT.get(main, main)
+
+
+def _short_title(title: str) -> str:
+    text = re.sub(r"\s*[\(\[][^)\]]*[\)\]]", "", title)  # (SFR 27/2010), [LCG 07], (press release)
+    text = re.sub(r"\s+year ending 31 March \d{4}", "", text)
+    text = re.sub(r"\s+", " ", text).strip(" .,:;")
+    return text
+
+
+def _year(date_published: str) -> str:
+    match = re.match(r"(\d{4})", str(date_published).strip())
+    return match.group(1) if match else "undated"
+
+
+def _years_text(years: Sequence[str]) -> str:
+    known = sorted({int(y) for y in years if y.isdigit()})
+    parts: list[str] = []
+    start = prev = None
+    for y in known:
+        if start is None:
+            start = prev = y
+        elif y == prev + 1:
+            prev = y
+        else:
+            parts.append(f"{start}" if start == prev else f"{start}-{prev}")
+            start = prev = y
+    if start is not None:
+        parts.append(f"{start}" if start == prev else f"{start}-{prev}")
+    if any(not y.isdigit() for y in years):
+        parts.append("undated")
+    return ", ".join(parts)
+
+
+def source_line(source_ids: Iterable[str], *, prefix: str | None = None) -> str:
+    """Return the short source line for a chart: producer, title, year, from the register.
+
+    Sources with the same producer and title (e.g. one DfE release a year) are merged, their
+    years condensed (``2009-2013``). Producers are shortened (``DfE``, ``ONS``), bracketed
+    details dropped from titles; the full citations stay in the figure's JSON.
+
+    Examples
+    --------
+    >>> source_line(["SRC-LAC2012"])
+    'Source: DfE, Children looked after in England 2012'
+    >>> print(source_line(["SRC-LAC2010", "SRC-LAC2011", "SRC-POP0017_2012"]))
+    Sources: DfE, Children looked after in England 2010-2011; ONS mid-year population estimates 2012 to 2024
+    """
+    groups: dict[tuple[str, str], list[str]] = {}
+    for sid in dict.fromkeys(s for s in source_ids if s):
+        record = get(sid)
+        key = (_short_producer(record.producer), _short_title(record.title))
+        groups.setdefault(key, []).append(_year(record.date_published))
+    items = []
+    for (producer, title), years in groups.items():
+        lead = "" if title.startswith(producer) else f"{producer}, "
+        when = "" if re.search(r"\b(19|20)\d{2}\b", title) else f" {_years_text(years)}"
+        items.append(f"{lead}{title}{when}")
+    if prefix is None:
+        prefix = "Source: " if len(items) == 1 else "Sources: "
+    return prefix + "; ".join(items)
+
+
+# --------------------------------------------------------------------------------------------
+# Synthetic mark, header and footer
+# --------------------------------------------------------------------------------------------
+
+_GID_TITLE = "figure-title"
+_GID_MARK = "synthetic-mark"
+_GID_WATERMARK = "synthetic-watermark"
+_GID_FOOTER = "figure-footer"
+
+
+def _text_width(renderer: Any, text: str, size: float, weight: str = "normal") -> float:
+    prop = FontProperties(family=_RC["font.family"], size=size, weight=weight)
+    width, _, _ = renderer.get_text_width_height_descent(text, prop, ismath=False)
+    return float(width)
+
+
+def _wrap(renderer: Any, text: str, width_px: float, size: float, weight: str = "normal") -> str:
+    lines: list[str] = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split():
+            trial = f"{line} {word}".strip()
+            if line and _text_width(renderer, trial, size, weight) > width_px:
+                lines.append(line)
+                line = word
+            else:
+                line = trial
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def _remove_gid(fig: Figure, gid: str) -> None:
+    for t in list(fig.texts):
+        if t.get_gid() == gid:
+            t.remove()
+
+
+def _size_name(fig: Figure) -> str:
+    width = float(fig.get_size_inches()[0])
+    for name, w in SIZES.items():
+        if abs(width - w) < 0.01:
+            return name
+    return "full" if width > (FULL_WIDTH + COLUMN_WIDTH) / 2 else "column"
+
+
+def mark_synthetic(
+    fig: Figure, label: str = SYNTHETIC_LABEL, *, top_in: float | None = None
+) -> float:
+    """Stamp a figure with the synthetic-data mark; return the height it takes at the top (in).
+
+    The mark is a banner (white on dark purple, 8 pt bold) at the top left, above the title, and a
+    faint diagonal watermark across the plot area so that it survives cropping. Idempotent.
+    """
+    _remove_gid(fig, _GID_MARK)
+    _remove_gid(fig, _GID_WATERMARK)
+    width_in, height_in = (float(v) for v in fig.get_size_inches())
+    top = height_in - _MARGIN_IN if top_in is None else top_in
+    pad_pt = 2.4
+    banner = fig.text(
+        (_MARGIN_IN + pad_pt / 72) / width_in,
+        (top - pad_pt / 72) / height_in,
+        label,
+        fontsize=8,
+        color="white",
+        ha="left",
+        va="top",
+        weight="bold",
+        gid=_GID_MARK,
+        bbox={
+            "boxstyle": f"square,pad={pad_pt / 8:.2f}",
+            "facecolor": _SYNTHETIC_MARK,
+            "edgecolor": "none",
+        },
+        zorder=1001,
+    )
+    banner.set_in_layout(False)
+    renderer = _renderer(fig)
+    # The watermark spans about 70% of the shorter diagonal, whatever the size of the figure.
+    size = (
+        10.0
+        * 0.7
+        * min(width_in, height_in * 2.2)
+        * fig.dpi
+        / _text_width(renderer, label, 10.0, "bold")
+    )
+    water = fig.text(
         0.5,
         0.5,
         label,
-        fontsize=26,
-        color="#B00020",
-        alpha=0.13,
+        fontsize=min(max(size, 9.0), 26.0),
+        color=_SYNTHETIC_MARK,
+        alpha=0.10,
         ha="center",
         va="center",
-        rotation=25,
+        rotation=22,
         weight="bold",
         zorder=1000,
+        gid=_GID_WATERMARK,
     )
-    fig.text(
-        0.995,
-        0.995,
-        label.capitalize() if label.isupper() else label,
-        fontsize=8,
-        color="white",
-        ha="right",
-        va="top",
-        weight="bold",
-        bbox={"boxstyle": "square,pad=0.3", "facecolor": "#B00020", "edgecolor": "none"},
-        zorder=1001,
-    )
+    water.set_in_layout(False)
     fig._analysis_synthetic_marked = True  # type: ignore[attr-defined]
+    return 8 * 1.2 / 72 + 2 * pad_pt / 72 + _GAP_IN
 
 
-def add_footnote(fig: Figure, text: str, *, width: int = 130) -> None:
-    """Add a wrapped footnote (e.g. sources) under the plot area."""
-    import textwrap
+def _finish(
+    fig: Figure,
+    *,
+    title: str,
+    synthetic: bool,
+    footer: Sequence[str],
+) -> None:
+    """Lay out the header (synthetic banner, title) and footer (assumptions, source line)."""
+    for gid in (_GID_TITLE, _GID_FOOTER):
+        _remove_gid(fig, gid)
+    size = _size_name(fig)
+    width_in, height_in = (float(v) for v in fig.get_size_inches())
+    renderer = _renderer(fig)
+    width_px = (width_in - 2 * _MARGIN_IN) * fig.dpi
+    top = height_in - _MARGIN_IN
+    if synthetic:
+        top -= mark_synthetic(fig, top_in=top)
+    else:
+        _remove_gid(fig, _GID_MARK)
+        _remove_gid(fig, _GID_WATERMARK)
+    title_size = _TITLE_SIZE[size]
+    wrapped = _wrap(renderer, title, width_px, title_size, "bold")
+    heading = fig.suptitle(
+        wrapped,
+        x=_MARGIN_IN / width_in,
+        y=top / height_in,
+        ha="left",
+        va="top",
+        fontsize=title_size,
+        fontweight="bold",
+    )
+    heading.set_gid(_GID_TITLE)
+    heading.set_in_layout(False)
+    top -= heading.get_window_extent(renderer).height / fig.dpi + _GAP_IN
+    bottom = _MARGIN_IN
+    lines = [_wrap(renderer, line, width_px, _FOOT_SIZE) for line in footer if line]
+    if lines:
+        foot = fig.text(
+            _MARGIN_IN / width_in,
+            _MARGIN_IN / height_in,
+            "\n".join(lines),
+            fontsize=_FOOT_SIZE,
+            color="#444444",
+            ha="left",
+            va="bottom",
+            gid=_GID_FOOTER,
+            linespacing=1.25,
+        )
+        foot.set_in_layout(False)
+        bottom += foot.get_window_extent(renderer).height / fig.dpi + _GAP_IN
+    engine = fig.get_layout_engine()
+    if not isinstance(engine, ConstrainedLayoutEngine):
+        fig.set_layout_engine("constrained")
+        engine = fig.get_layout_engine()
+    engine.set(rect=(0.0, bottom / height_in, 1.0, max(top - bottom, 0.5) / height_in))
 
-    wrapped = "\n".join(textwrap.wrap(text, width=width))
-    lines = wrapped.count("\n") + 1
-    # Make room under whatever the layout already reserved (tick labels, axis titles).
-    height_in = fig.get_size_inches()[1]
-    needed = (0.14 * lines + 0.1) / height_in
-    fig.subplots_adjust(bottom=min(fig.subplotpars.bottom + needed, 0.6))
-    fig.text(0.01, 0.01, wrapped, fontsize=7, color="#444444", ha="left", va="bottom")
+
+# --------------------------------------------------------------------------------------------
+# The figure check
+# --------------------------------------------------------------------------------------------
+
+
+class FigureCheckError(ValueError):
+    """A chart broke a house rule; the message names the figure, the rule and the artist."""
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    artist: Text
+    text: str
+    corners: np.ndarray  # 4 x 2, pixels
+    box: Any  # axis-aligned Bbox
+
+    def describe(self, fig: Figure) -> str:
+        snippet = " ".join(self.text.split())
+        if len(snippet) > 60:
+            snippet = snippet[:57] + "..."
+        x, y = self.box.x0 / fig.dpi, self.box.y0 / fig.dpi
+        return f"text {snippet!r} at ({x:.2f} in, {y:.2f} in)"
+
+
+def _record_drawn_texts(fig: Figure) -> list[_Drawn]:
+    """Draw the figure and return every text actually drawn, with its box (rotation included)."""
+    drawn: list[tuple[Text, Any]] = []
+    original = Text.draw
+
+    def recording_draw(self: Text, renderer: Any) -> None:
+        original(self, renderer)
+        if (
+            self.get_visible()
+            and self.get_text().strip()
+            and (self.get_alpha() is None or self.get_alpha() > 0)
+        ):
+            drawn.append((self, renderer))
+
+    Text.draw = recording_draw  # type: ignore[method-assign]
+    try:
+        fig.canvas.draw()
+    finally:
+        Text.draw = original  # type: ignore[method-assign]
+    out = []
+    for artist, renderer in drawn:
+        box = artist.get_window_extent(renderer)
+        angle = float(artist.get_rotation()) % 180
+        if min(angle, 180 - angle) < 1e-6 or abs(angle - 90) < 1e-6:
+            corners = np.array(
+                [[box.x0, box.y0], [box.x1, box.y0], [box.x1, box.y1], [box.x0, box.y1]]
+            )
+        else:
+            artist.set_rotation(0)
+            flat = artist.get_window_extent(renderer)
+            artist.set_rotation(angle)
+            w, h = flat.width / 2, flat.height / 2
+            t = math.radians(angle)
+            rot = np.array([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
+            local = np.array([[-w, -h], [w, -h], [w, h], [-w, h]])
+            centre = np.array([(box.x0 + box.x1) / 2, (box.y0 + box.y1) / 2])
+            corners = local @ rot.T + centre
+        out.append(_Drawn(artist, artist.get_text(), corners, box))
+    return out
+
+
+def _polygons_overlap(a: np.ndarray, b: np.ndarray, tol: float) -> bool:
+    """Separating-axis test for two convex quadrilaterals, overlapping by more than ``tol`` px."""
+    for poly in (a, b):
+        for i in range(len(poly)):
+            edge = poly[(i + 1) % len(poly)] - poly[i]
+            norm = np.array([-edge[1], edge[0]])
+            length = float(np.hypot(*norm))
+            if length == 0:
+                continue
+            norm = norm / length
+            pa, pb = a @ norm, b @ norm
+            if min(pa.max(), pb.max()) - max(pa.min(), pb.min()) <= tol:
+                return False
+    return True
+
+
+@lru_cache(maxsize=1)
+def _known_ids() -> frozenset[str]:
+    """Figure ids of every published figure (loaded once; empty if the tables cannot be read)."""
+    try:
+        from analysis import published
+
+        return frozenset(published.load_all()["figure_id"])
+    except Exception:  # pragma: no cover - a broken table fails elsewhere, loudly
+        return frozenset()
+
+
+_ID_LIKE = re.compile(r"^[A-Z]{1,}[A-Z0-9]*\d{2,}[A-Z0-9_]*$")
+_SNAKE = re.compile(r"^[a-z][a-z0-9]*(?:_[a-z0-9]+)+$")
+_ALLOWED_ID = re.compile(r"^SYNF?\d{2,3}$")  # synthetic area and force codes are their names
+
+
+def _internal_ids(text: str) -> list[str]:
+    found = []
+    if "SRC-" in text:
+        found.append("a source id (SRC-...)")
+    known = _known_ids()
+    for token in re.findall(r"[A-Za-z0-9_]+", text):
+        if _ALLOWED_ID.match(token):
+            continue
+        if token in known or _ID_LIKE.match(token):
+            found.append(f"an internal id ({token})")
+        elif _SNAKE.match(token):
+            found.append(f"a field name ({token})")
+    return found
+
+
+def _bars_problems(ax: Axes) -> list[str]:
+    from matplotlib.container import BarContainer
+
+    problems = []
+    containers = [c for c in ax.containers if isinstance(c, BarContainer)]
+    tops: list[tuple[float, float]] = []
+    for c in containers:
+        for p in c.patches:
+            if c.orientation == "horizontal":
+                tops.append((round(p.get_y() + p.get_height() / 2, 6), p.get_x() + p.get_width()))
+            else:
+                tops.append((round(p.get_x() + p.get_width() / 2, 6), p.get_y() + p.get_height()))
+    for c in containers:
+        horizontal = c.orientation == "horizontal"
+        scale = ax.get_xscale() if horizontal else ax.get_yscale()
+        if scale != "linear":
+            problems.append("bars on a log axis (use a dot plot)")
+            continue
+        lo, hi = ax.get_xlim() if horizontal else ax.get_ylim()
+        if min(lo, hi) > 0 or max(lo, hi) < 0:
+            problems.append("a bar axis that does not include zero")
+        for p in c.patches:
+            pos = round(
+                p.get_y() + p.get_height() / 2 if horizontal else p.get_x() + p.get_width() / 2, 6
+            )
+            base = p.get_x() if horizontal else p.get_y()
+            stacked = any(abs(t - base) < 1e-9 and q == pos for q, t in tops)
+            if abs(base) > 1e-12 and not stacked:
+                problems.append(f"a bar based at {base:g}, not zero (draw a range instead)")
+                break
+    return problems
+
+
+def check_figure(fig: Figure, *, name: str, title: str, synthetic: bool) -> list[str]:
+    """Check a figure against the house rules; return the problems (empty when it passes).
+
+    Run on the figure object itself after layout: it draws the figure once and inspects every
+    text actually drawn.
+
+    Rules: every text lies inside the canvas; no two texts overlap (the diagonal synthetic
+    watermark excepted); no text is smaller than :data:`MIN_FONT_SIZE`; the width is
+    :data:`FULL_WIDTH` or :data:`COLUMN_WIDTH`; a synthetic figure carries the mark and a
+    published-data one does not; the chart's title equals ``title``; no text holds a source id,
+    a figure id or a field name; a log axis says "log" in its label; bars start at zero on a
+    linear axis.
+
+    Parameters
+    ----------
+    fig : Figure
+    name : str
+        The figure's file stem, used in the messages.
+    title : str
+        The title recorded in the JSON.
+    synthetic : bool
+        Whether the figure shows synthetic data.
+
+    Returns
+    -------
+    list of str
+        One message per problem, each naming the figure and the artist.
+    """
+    problems: list[str] = []
+    width, height = (float(v) for v in fig.get_size_inches())
+    if not any(abs(width - w) < 0.01 for w in SIZES.values()):
+        problems.append(
+            f"{name}: width {width:.2f} in is neither full width ({FULL_WIDTH} in) nor one column "
+            f"({COLUMN_WIDTH} in)"
+        )
+    drawn = _record_drawn_texts(fig)
+    canvas = fig.bbox
+    body = [d for d in drawn if d.artist.get_gid() != _GID_WATERMARK]
+    for d in drawn:
+        size = float(d.artist.get_fontsize())
+        if size < MIN_FONT_SIZE - 1e-9:
+            problems.append(f"{name}: {d.describe(fig)} is {size:g} pt, under {MIN_FONT_SIZE:g} pt")
+        xs, ys = d.corners[:, 0], d.corners[:, 1]
+        if (
+            xs.min() < -1
+            or ys.min() < -1
+            or xs.max() > canvas.width + 1
+            or ys.max() > canvas.height + 1
+        ):
+            problems.append(f"{name}: {d.describe(fig)} runs outside the canvas")
+        if d.artist.get_gid() not in (_GID_MARK, _GID_WATERMARK):
+            for what in _internal_ids(d.text):
+                problems.append(f"{name}: {d.describe(fig)} shows {what}")
+    for i, a in enumerate(body):
+        for b in body[i + 1 :]:
+            if (
+                a.box.x1 < b.box.x0
+                or b.box.x1 < a.box.x0
+                or a.box.y1 < b.box.y0
+                or b.box.y1 < a.box.y0
+            ):
+                continue
+            if _polygons_overlap(a.corners, b.corners, tol=1.0):
+                problems.append(f"{name}: {a.describe(fig)} overlaps {b.describe(fig)}")
+    marks = [d for d in drawn if d.artist.get_gid() == _GID_MARK]
+    if synthetic and not marks:
+        problems.append(f"{name}: synthetic figure without the synthetic-data mark")
+    if not synthetic:
+        for d in drawn:
+            if (
+                d.artist.get_gid() in (_GID_MARK, _GID_WATERMARK)
+                or SYNTHETIC_LABEL.lower() in d.text.lower()
+            ):
+                problems.append(
+                    f"{name}: published-data figure carries the synthetic mark ({d.describe(fig)})"
+                )
+    shown = fig.get_suptitle() if hasattr(fig, "get_suptitle") else fig._suptitle.get_text()
+    if " ".join(shown.split()) != " ".join((title or "").split()):
+        problems.append(f"{name}: chart title {shown!r} differs from the JSON title {title!r}")
+    for k, ax in enumerate(fig.axes, start=1):
+        if not ax.axison:
+            continue
+        for axis, scale in (("x", ax.get_xscale()), ("y", ax.get_yscale())):
+            label = (ax.get_xlabel() if axis == "x" else ax.get_ylabel()).lower()
+            if scale == "log" and "log" not in label:
+                problems.append(
+                    f"{name}: axes {k}: log {axis} axis whose label does not say so ({label!r})"
+                )
+        problems += [f"{name}: axes {k}: {p}" for p in _bars_problems(ax)]
+    return problems
+
+
+# --------------------------------------------------------------------------------------------
+# Saving
+# --------------------------------------------------------------------------------------------
 
 
 def _frame_to_csv(frame: pd.DataFrame, path: Path) -> None:
@@ -172,6 +1047,12 @@ def _write_json(meta: dict[str, Any], path: Path) -> None:
     path.write_text(json.dumps(meta, indent=2, sort_keys=True, ensure_ascii=False) + "\n", "utf-8")
 
 
+#: What a synthetic chart's source line says when it cites no published figure.
+SYNTHETIC_SOURCE = (
+    "Source: synthetic data made by the project's seeded generator; no real place or person"
+)
+
+
 def save_figure(
     fig: Figure,
     name: str,
@@ -180,18 +1061,22 @@ def save_figure(
     synthetic: bool,
     sources: Iterable[str] = (),
     title: str | None = None,
+    caption: str | None = None,
+    assumes: Sequence[str] | Mapping[str, str] = (),
     notes: str | None = None,
+    source_text: str | None = None,
     footnote: bool = True,
     formats: Sequence[str] = ("png", "svg"),
     out_dir: Path | None = None,
     extra: dict[str, Any] | None = None,
+    check: bool = True,
 ) -> list[Path]:
-    """Save a figure with the data behind it and its metadata, deterministically and atomically.
+    """Lay out, check and save a figure with the data behind it and its metadata.
 
     Parameters
     ----------
     fig : matplotlib.figure.Figure
-        The chart.
+        The chart, made with :func:`figure` (full width or one column).
     name : str
         File stem, starting with the notebook's number (``"01_missing_chain"``).
     data : pandas.DataFrame
@@ -201,14 +1086,29 @@ def save_figure(
         marked :data:`SYNTHETIC_LABEL` and the CSV gains a ``synthetic`` column.
     sources : iterable of str
         Provenance ids of published figures shown; required unless ``synthetic``.
-    title, notes : str, optional
-        Recorded in the metadata.
+    title : str
+        The finding, drawn as the chart's title and recorded as the JSON ``title``. Required;
+        if the figure already has a figure title (``fig.suptitle``) it must be the same string.
+    caption : str, optional
+        One line for the report under "Figure N".
+    assumes : sequence of str, or mapping of interval name to assumption
+        One line per kind of interval on the chart saying what it assumes (e.g. ``"Wilson 95%
+        interval: treats the 100 LSCBs as a random sample of England's"``). Drawn in the
+        footer above the source line and recorded as the JSON ``assumes``.
+    notes : str, optional
+        Longer notes, recorded in the JSON only.
+    source_text : str, optional
+        Replaces the source line built by :func:`source_line`.
     footnote : bool
-        Add a "Sources:" footnote built from the register (published data).
+        Draw the source line (and the assumptions) at the foot of the chart.
     formats : sequence of str
         Image formats to write (``png``, ``svg``, ``pdf``).
     out_dir : Path, optional
         Defaults to :func:`analysis.paths.output_dir` (``figures/``, or the runner's staging folder).
+    extra : dict, optional
+        More JSON fields.
+    check : bool
+        Run :func:`check_figure` and refuse to save a figure that breaks a house rule.
 
     Returns
     -------
@@ -218,28 +1118,50 @@ def save_figure(
     Raises
     ------
     ValueError
-        If a published-data figure names no source, or ``name`` is not prefixed by a number.
+        If a published-data figure names no source, ``name`` is not prefixed by a number, or
+        no title is given.
+    FigureCheckError
+        If the figure breaks a house rule (the message names the figure and each artist).
     """
     sources = [s for s in sources if s]
     if not synthetic and not sources:
         raise ValueError(f"{name}: a published-data figure must name its sources")
     if not name[:2].isdigit():
         raise ValueError(f"{name}: figure names start with their notebook's number, e.g. '01_...'")
-    out = Path(out_dir) if out_dir is not None else paths.output_dir()
-    if synthetic:
-        mark_synthetic(fig)
-    if footnote and sources:
-        add_footnote(
-            fig,
-            "Sources: " + cite_many(sources, style="short") + f". Full citations in {name}.json.",
+    existing = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""
+    if getattr(fig, "_analysis_finished_title", None) == existing:
+        existing = ""
+    if title is None:
+        if not existing:
+            raise ValueError(f"{name}: a figure needs a title stating its finding")
+        title = " ".join(existing.split())
+    elif existing and " ".join(existing.split()) != " ".join(title.split()):
+        raise FigureCheckError(
+            f"{name}: chart title {existing!r} differs from the JSON title {title!r}"
         )
+    assumptions = (
+        [f"{k}: {v}" for k, v in assumes.items()] if isinstance(assumes, Mapping) else list(assumes)
+    )
+    if source_text is None:
+        source_text = source_line(sources) if sources else SYNTHETIC_SOURCE
+    footer = [*assumptions, source_text] if footnote else []
+    _finish(fig, title=title, synthetic=synthetic, footer=footer)
+    fig._analysis_finished_title = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""  # type: ignore[attr-defined]
+    if check:
+        problems = check_figure(fig, name=name, title=title, synthetic=synthetic)
+        if problems:
+            raise FigureCheckError(
+                f"{name}: the figure check failed ({len(problems)} problem"
+                f"{'s' if len(problems) > 1 else ''}):\n  " + "\n  ".join(problems)
+            )
+    out = Path(out_dir) if out_dir is not None else paths.output_dir()
     written: list[Path] = []
     metadata_by_format = {
         "png": {"Software": None},
         "svg": {"Date": None},
         "pdf": {"CreationDate": None, "ModDate": None, "Producer": None},
     }
-    with plt.rc_context({"svg.hashsalt": _RC["svg.hashsalt"]}):
+    with plt.rc_context({"svg.hashsalt": _RC["svg.hashsalt"], "svg.fonttype": "none"}):
         for fmt in formats:
             target = out / f"{name}.{fmt}"
             atomic_write(
@@ -249,6 +1171,15 @@ def save_figure(
                 ),
             )
             written.append(target)
+    width_in, height_in = (float(v) for v in fig.get_size_inches())
+    figure_meta = {
+        "caption": caption or "",
+        "assumes": assumptions,
+        "source_line": source_text if footnote else "",
+        "size": _size_name(fig),
+        "width_in": round(width_in, 3),
+        "height_in": round(height_in, 3),
+    }
     _write_data(
         data,
         out,
@@ -259,7 +1190,7 @@ def save_figure(
         sources=sources,
         synthetic=synthetic,
         notes=notes,
-        extra=extra,
+        extra={**figure_meta, **(extra or {})},
     )
     if "png" in formats:
         _show_saved(fig, out / f"{name}.png")
@@ -393,6 +1324,11 @@ def to_markdown(frame: pd.DataFrame, *, title: str | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+# --------------------------------------------------------------------------------------------
+# Chart helpers shared by the notebooks
+# --------------------------------------------------------------------------------------------
+
+
 def bar_with_interval(
     ax: Axes,
     labels: Sequence[str],
@@ -400,10 +1336,10 @@ def bar_with_interval(
     lower: Sequence[float] | None = None,
     upper: Sequence[float] | None = None,
     *,
-    color: str | Sequence[str] = PALETTE[0],
+    color: str | Sequence[str] = COLORS["published"],
     horizontal: bool = True,
 ) -> Axes:
-    """Draw bars with optional interval whiskers (for shares with Wilson intervals and the like)."""
+    """Draw bars from zero with optional interval whiskers (shares with Wilson intervals etc.)."""
     positions = range(len(labels))
     err = None
     if lower is not None and upper is not None:
@@ -428,6 +1364,9 @@ def funnel_plot(
     label_col: str | None = None,
     per: float | None = None,
     title: str | None = None,
+    point_color: str = COLORS["published"],
+    label_outliers: bool = True,
+    legend: bool = True,
 ) -> Axes:
     """Draw a funnel plot from :func:`analysis.stats.proportion_funnel` or ``rate_funnel``.
 
@@ -435,14 +1374,15 @@ def funnel_plot(
     ``funnel_df.attrs["levels"]`` (95% dashed, 99.8% solid by default) computed on a grid of
     denominators with :func:`analysis.stats.funnel_limits` (proportions) or
     :func:`analysis.stats.rate_funnel_limits` (rates), using the over-dispersion factor the
-    table was built with. Points outside the widest limits are annotated with their labels.
+    table was built with. Points outside the widest limits are drawn in ``COLORS["flagged"]`` and
+    labelled without overlap (:func:`annotate_points`).
 
     Parameters
     ----------
     funnel_df : pandas.DataFrame
         Output of ``proportion_funnel`` or ``rate_funnel`` (its ``.attrs`` must be intact).
     ax : matplotlib.axes.Axes, optional
-        Axes to draw on; a new figure is made if omitted.
+        Axes to draw on; a new full-width figure is made if omitted.
     label_col : str, optional
         Column holding the area names used for annotations; defaults to the index.
     per : float, optional
@@ -450,15 +1390,18 @@ def funnel_plot(
         plots percentages); for rate funnels, rates are rescaled from the table's ``per`` to this
         one. Defaults to proportions as fractions and rates per the table's ``per``.
     title : str, optional
-        Axes title.
+        Axes (panel) title.
+    point_color : str
+        Colour of the areas within the limits: ``COLORS["published"]`` for real areas,
+        ``COLORS["synthetic"]`` for synthetic ones.
+    label_outliers, legend : bool
+        Label the points outside the widest limits; draw the axes legend.
 
     Returns
     -------
     matplotlib.axes.Axes
         The axes drawn on.
     """
-    import numpy as np
-
     from analysis import stats
 
     attrs = funnel_df.attrs
@@ -476,7 +1419,7 @@ def funnel_plot(
     shown_per = per if per is not None else (None if kind == "proportion" else table_per)
 
     if ax is None:
-        _, ax = plt.subplots()
+        _, ax = figure("full")
     x = funnel_df[denominator].to_numpy(dtype=float)
     y = funnel_df[value_col].to_numpy(dtype=float) * scale
     grid = np.geomspace(max(x.min() * 0.8, 1e-9), x.max() * 1.1, 400)
@@ -489,46 +1432,143 @@ def funnel_plot(
             lo, hi = stats.rate_funnel_limits(baseline, grid, level, per=table_per, phi=phi)
         style = styles[(i + (len(levels) == 1)) % len(styles)]
         pct = f"{level * 100:.10g}%"
-        ax.plot(grid, np.asarray(lo) * scale, style, color="#555555", lw=1, label=f"{pct} limits")
-        ax.plot(grid, np.asarray(hi) * scale, style, color="#555555", lw=1)
-    ax.axhline(baseline * scale, color=PALETTE[0], lw=1, label="Baseline (pooled)")
+        ax.plot(
+            grid,
+            np.asarray(lo) * scale,
+            style,
+            color=COLORS["reference"],
+            lw=0.9,
+            label=f"{pct} limits",
+        )
+        ax.plot(grid, np.asarray(hi) * scale, style, color=COLORS["reference"], lw=0.9)
+    ax.axhline(
+        baseline * scale,
+        color=COLORS["reference"],
+        lw=0.7,
+        ls=(0, (1, 2)),
+        label="Baseline (pooled)",
+    )
 
     widest = levels[-1]
     suffix = f"{widest * 100:.10g}".replace(".", "_")
     lo_w = funnel_df[f"lower_{suffix}"].to_numpy(dtype=float) * scale
     hi_w = funnel_df[f"upper_{suffix}"].to_numpy(dtype=float) * scale
     outside = (y > hi_w) | (y < lo_w)
-    ax.scatter(x[~outside], y[~outside], s=18, color=PALETTE[0], zorder=3, label="Area")
+    ax.scatter(
+        x[~outside], y[~outside], s=14, color=point_color, alpha=0.8, zorder=3, lw=0, label="Area"
+    )
     if outside.any():
         ax.scatter(
             x[outside],
             y[outside],
-            s=24,
-            color=PALETTE[1],
+            s=22,
+            color=COLORS["flagged"],
+            edgecolor="#222222",
+            lw=0.5,
             zorder=4,
             label=f"Outside {widest * 100:.10g}% limits",
         )
-    names = funnel_df[label_col] if label_col is not None else funnel_df.index.to_series()
-    for xi, yi, name in zip(x[outside], y[outside], names.to_numpy()[outside], strict=True):
-        ax.annotate(str(name), (xi, yi), xytext=(4, 4), textcoords="offset points", fontsize=8)
+    if label_outliers and outside.any():
+        names = funnel_df[label_col] if label_col is not None else funnel_df.index.to_series()
+        annotate_points(ax, x[outside], y[outside], [str(n) for n in names.to_numpy()[outside]])
 
     ax.set_xlabel("Denominator (n)" if kind == "proportion" else "Population")
     if kind == "proportion":
         ax.set_ylabel("Percentage" if shown_per == 100 else "Proportion")
     else:
         ax.set_ylabel(f"Rate per {shown_per:,.0f}")
-    if phi != 1.0:
-        ax.text(
-            0.99,
-            0.01,
-            f"Limits allow for over-dispersion (phi = {phi:.3g})",
-            transform=ax.transAxes,
-            ha="right",
-            va="bottom",
-            fontsize=7,
-            color="#444444",
-        )
     if title:
         ax.set_title(title)
-    ax.legend(fontsize=8, loc="best")
+    if legend:
+        ax.legend(loc="best")
+    return ax
+
+
+def hex_map(
+    ax: Axes,
+    frame: pd.DataFrame,
+    *,
+    q: str = "q",
+    r: str = "r",
+    color: str = "color",
+    label: str | None = None,
+    outline: Iterable[bool] | None = None,
+    layout: str = "odd-r",
+    text_color: str | Sequence[str] = "#222222",
+    fontsize: float = 8,
+) -> Axes:
+    """Draw a hex cartogram: one equal-sized hexagon per area, at HexJSON positions.
+
+    Positions follow the HexJSON convention of Open Innovations' hex cartograms: column ``q`` and
+    row ``r`` in offset coordinates, ``layout`` one of ``odd-r``/``even-r`` (pointy-topped rows,
+    odd or even rows shifted right by half a hexagon) or ``odd-q``/``even-q`` (flat-topped
+    columns). Row numbers grow upwards, as in HexJSON.
+
+    Parameters
+    ----------
+    ax : Axes
+    frame : pandas.DataFrame
+        One row per area with ``q``, ``r`` and ``color`` columns (and ``label`` if given).
+    outline : iterable of bool, optional
+        Areas drawn with a thick black outline (e.g. planted hotspots).
+    """
+    from matplotlib.patches import RegularPolygon
+
+    if layout not in ("odd-r", "even-r", "odd-q", "even-q"):
+        raise ValueError(f"layout must be odd-r, even-r, odd-q or even-q; got {layout!r}")
+    qs, rs = frame[q].to_numpy(dtype=int), frame[r].to_numpy(dtype=int)
+    pointy = layout.endswith("-r")
+    odd = layout.startswith("odd")
+    if pointy:
+        shift = np.where((rs % 2 == 1) == odd, 0.5, 0.0)
+        xs, ys = qs + shift, rs * math.sqrt(3) / 2
+        orientation = 0.0
+    else:
+        shift = np.where((qs % 2 == 1) == odd, 0.5, 0.0)
+        xs, ys = qs * math.sqrt(3) / 2, rs + shift
+        orientation = math.pi / 6
+    radius = 1 / math.sqrt(3)
+    outlined = list(outline) if outline is not None else [False] * len(frame)
+    colours = frame[color].tolist()
+    text_colours = [text_color] * len(frame) if isinstance(text_color, str) else list(text_color)
+    for i in range(len(frame)):
+        ax.add_patch(
+            RegularPolygon(
+                (xs[i], ys[i]),
+                6,
+                radius=radius * 0.97,
+                orientation=orientation,
+                facecolor=colours[i],
+                edgecolor="white",
+                lw=0.6,
+            )
+        )
+        if outlined[i]:
+            ax.add_patch(
+                RegularPolygon(
+                    (xs[i], ys[i]),
+                    6,
+                    radius=radius * 0.80,
+                    orientation=orientation,
+                    fill=False,
+                    edgecolor="black",
+                    lw=1.6,
+                    zorder=3,
+                )
+            )
+        if label is not None:
+            ax.text(
+                xs[i],
+                ys[i],
+                str(frame[label].iloc[i]),
+                ha="center",
+                va="center",
+                fontsize=fontsize,
+                color=text_colours[i],
+                zorder=4,
+            )
+    ax.set_xlim(xs.min() - 0.6, xs.max() + 0.6)
+    ax.set_ylim(ys.min() - 0.6, ys.max() + 0.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
     return ax

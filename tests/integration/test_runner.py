@@ -16,9 +16,9 @@ GOOD = """
 import matplotlib.pyplot as plt
 import pandas as pd
 from analysis import plotting
-fig, ax = plt.subplots()
+fig, ax = plotting.figure()
 ax.plot([1, 2, 3], [3, 1, 2])
-plotting.save_figure(fig, "99_probe", data=pd.DataFrame({"x": [1, 2, 3]}), synthetic=True)
+plotting.save_figure(fig, "99_probe", title="Probe", data=pd.DataFrame({"x": [1, 2, 3]}), synthetic=True)
 """
 
 
@@ -97,9 +97,9 @@ import pandas as pd
 from analysis import plotting
 matplotlib.rcParams["lines.linewidth"] = 9
 LEAK = "from notebook 98"
-fig, ax = plt.subplots()
+fig, ax = plotting.figure()
 ax.plot([1, 2, 3], [1, 2, 3])
-plotting.save_figure(fig, "98_leaky", data=pd.DataFrame({"x": [1]}), synthetic=True)
+plotting.save_figure(fig, "98_leaky", title="Probe", data=pd.DataFrame({"x": [1]}), synthetic=True)
 """
 
 CLEAN = """
@@ -107,9 +107,9 @@ assert "LEAK" not in globals(), "a variable leaked from the previous notebook"
 import matplotlib.pyplot as plt
 import pandas as pd
 from analysis import plotting
-fig, ax = plt.subplots()
+fig, ax = plotting.figure()
 ax.plot([1, 2, 3], [3, 1, 2])
-plotting.save_figure(fig, "99_clean", data=pd.DataFrame({"x": [1]}), synthetic=True)
+plotting.save_figure(fig, "99_clean", title="Probe", data=pd.DataFrame({"x": [1]}), synthetic=True)
 """
 
 
