@@ -431,11 +431,16 @@ def _say(figure: pd.Series) -> str:
 
 @dataclass(frozen=True)
 class Assessment:
-    """A computed verdict, the plain-words finding behind it, and the figures it read."""
+    """A computed verdict, the plain-words finding behind it, and the figures it read.
+
+    ``decided`` is the published value or range, in the claim's own unit, that the verdict rests
+    on (for the overview chart); None where no single range decides it.
+    """
 
     verdict: str
     finding: str
     figure_ids: tuple[str, ...]
+    decided: Interval | None = None
 
 
 Rule = Callable[[pd.Series, pd.DataFrame], Assessment]
@@ -525,7 +530,9 @@ def _match(
     finding += "."
     if context:
         finding += " See also " + "; ".join(_say(published.figure(f)) for f in context) + "."
-    return Assessment(_verdict(outcome, caveats), finding, (figure_id, *context))
+    return Assessment(
+        _verdict(outcome, caveats), finding, (figure_id, *context), figure_interval(fig)
+    )
 
 
 @_rule("C01")
@@ -566,7 +573,7 @@ def looked_after_overrepresented(claim: pd.Series, register: pd.DataFrame) -> As
         "England's children; the OCC report the evidence cites gave no traced share."
     )
     ids = ("CEOP01", "CEOP08", "CEOP10", "LAC2012", "POP0017_2012", "BAR03")
-    return Assessment(verdict, finding, ids)
+    return Assessment(verdict, finding, ids, Interval(low.estimate / base, high.estimate / base))
 
 
 def _years(figure: pd.Series) -> float:
@@ -599,7 +606,7 @@ def extent_beyond_known(claim: pd.Series, register: pd.DataFrame) -> Assessment:
         + ("" if ok else ", not more than the claimed ratio")
         + ". Caveat: children at high risk are not confirmed victims, and the periods differ."
     )
-    return Assessment(verdict, finding, ("OCC01", "OCC02"))
+    return Assessment(verdict, finding, ("OCC01", "OCC02"), Interval(ratio, ratio))
 
 
 @_rule("C13")
@@ -608,7 +615,7 @@ def protocols_less_than_a_quarter(claim: pd.Series, register: pd.DataFrame) -> A
     out = _match(claim, "JAGO08", attributed_to="National Working Group", year=2010)
     n = int(published.value("JAGO09"))
     finding = out.finding.rstrip(".") + f" (denominator {n} LSCBs, JAGO09)."
-    return Assessment(out.verdict, finding, ("JAGO08", "JAGO09"))
+    return Assessment(out.verdict, finding, ("JAGO08", "JAGO09"), out.decided)
 
 
 #: The date the pledge claim refers to (the evidence: "in April 2012").
@@ -665,7 +672,7 @@ def pledges_almost_two_thirds(claim: pd.Series, register: pd.DataFrame) -> Asses
     else:
         verdict = "not_traced"
         finding = f"{said}: it neither confirms nor rules out the claim"
-    return Assessment(verdict, finding + ".", ("BAR01",))
+    return Assessment(verdict, finding + ".", ("BAR01",), stated)
 
 
 @_rule("C16")

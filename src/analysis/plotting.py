@@ -89,6 +89,7 @@ __all__ = [
     "funnel_plot",
     "fy_axis",
     "hex_map",
+    "legend_below",
     "house_style",
     "log_axis",
     "mark_synthetic",
@@ -450,6 +451,35 @@ def draw_interval(
         )
 
 
+def legend_below(
+    fig: Figure,
+    handles: Sequence[Any] | None = None,
+    labels: Sequence[str] | None = None,
+    *,
+    ncols: int | None = None,
+    **kwargs: Any,
+) -> Any:
+    """Put one legend for the whole figure under the plot area, above the source line.
+
+    Without ``handles`` the legend collects the labelled artists of every axes (each label
+    once). :func:`save_figure` places it between the axes and the footer.
+    """
+    if handles is None:
+        seen: dict[str, Any] = {}
+        for ax in fig.axes:
+            for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+                if lab and not lab.startswith("_"):
+                    seen.setdefault(lab, h)
+        handles, labels = list(seen.values()), list(seen)
+    elif labels is None:
+        labels = [h.get_label() for h in handles]
+    ncols = ncols if ncols is not None else min(len(handles), 3)
+    leg = fig.legend(handles, labels, loc="lower center", ncols=ncols, **kwargs)
+    leg.set_gid(_GID_LEGEND)
+    leg.set_in_layout(False)
+    return leg
+
+
 def _renderer(fig: Figure) -> Any:
     canvas = fig.canvas
     if hasattr(canvas, "get_renderer"):
@@ -578,7 +608,7 @@ def _years_text(years: Sequence[str]) -> str:
     if start is not None:
         parts.append(f"{start}" if start == prev else f"{start}-{prev}")
     if any(not y.isdigit() for y in years):
-        parts.append("undated")
+        parts.append("(undated)")
     return ", ".join(parts)
 
 
@@ -619,6 +649,7 @@ _GID_TITLE = "figure-title"
 _GID_MARK = "synthetic-mark"
 _GID_WATERMARK = "synthetic-watermark"
 _GID_FOOTER = "figure-footer"
+_GID_LEGEND = "legend-below"
 
 
 def _text_width(renderer: Any, text: str, size: float, weight: str = "normal") -> float:
@@ -765,6 +796,10 @@ def _finish(
         )
         foot.set_in_layout(False)
         bottom += foot.get_window_extent(renderer).height / fig.dpi + _GAP_IN
+    for leg in fig.legends:
+        if leg.get_gid() == _GID_LEGEND:
+            leg.set_bbox_to_anchor((0.5, bottom / height_in), transform=fig.transFigure)
+            bottom += leg.get_window_extent(renderer).height / fig.dpi + _GAP_IN
     engine = fig.get_layout_engine()
     if not isinstance(engine, ConstrainedLayoutEngine):
         fig.set_layout_engine("constrained")
@@ -917,6 +952,85 @@ def _bars_problems(ax: Axes) -> list[str]:
     return problems
 
 
+def _segment_hits_box(p: np.ndarray, q: np.ndarray, box: Any) -> bool:
+    """Whether the segment p-q passes through ``box`` (Liang-Barsky clipping)."""
+    t0, t1 = 0.0, 1.0
+    d = q - p
+    for edge_p, edge_q in (
+        (-d[0], p[0] - box.x0),
+        (d[0], box.x1 - p[0]),
+        (-d[1], p[1] - box.y0),
+        (d[1], box.y1 - p[1]),
+    ):
+        if edge_p == 0:
+            if edge_q < 0:
+                return False
+            continue
+        t = edge_q / edge_p
+        if edge_p < 0:
+            t0 = max(t0, t)
+        else:
+            t1 = min(t1, t)
+        if t0 > t1:
+            return False
+    return True
+
+
+def _shrink(box: Any, px: float) -> Any:
+    from matplotlib.transforms import Bbox
+
+    return Bbox.from_extents(box.x0 + px, box.y0 + px, box.x1 - px, box.y1 - px)
+
+
+def _marks_in_box(ax: Axes, box: Any) -> str | None:
+    """Describe the first line, marker or bar of ``ax`` that enters ``box`` (display pixels)."""
+    from matplotlib.collections import PathCollection
+    from matplotlib.patches import Rectangle
+
+    for line in ax.lines:
+        if not line.get_visible():
+            continue
+        xy = line.get_transform().transform(np.asarray(line.get_xydata(), dtype=float))
+        xy = xy[np.isfinite(xy).all(axis=1)]
+        if len(xy) == 0:
+            continue
+        drawn_line = (
+            line.get_linestyle() not in ("None", "none", "", " ") and line.get_linewidth() > 0
+        )
+        has_marker = line.get_marker() not in (None, "None", "none", "", " ")
+        label = line.get_label()
+        what = f"line {label!r}" if label and not label.startswith("_") else "a line"
+        if drawn_line:
+            for a, b in zip(xy[:-1], xy[1:], strict=True):
+                if _segment_hits_box(a, b, box):
+                    return what
+        if has_marker:
+            r = line.get_markersize() * ax.figure.dpi / 72 / 2
+            grown = _shrink(box, -r)
+            if any(grown.contains(x, y) for x, y in xy):
+                return f"a marker of {what}"
+    for coll in ax.collections:
+        if isinstance(coll, PathCollection) and coll.get_visible():
+            offsets = coll.get_offset_transform().transform(
+                np.asarray(coll.get_offsets(), dtype=float)
+            )
+            sizes = coll.get_sizes()
+            r = math.sqrt(float(sizes.max()) if len(sizes) else 0.0) * ax.figure.dpi / 72 / 2
+            grown = _shrink(box, -r)
+            if any(grown.contains(x, y) for x, y in offsets if np.isfinite([x, y]).all()):
+                return "a point"
+    for patch in ax.patches:
+        if (
+            isinstance(patch, Rectangle)
+            and patch.get_visible()
+            and patch.get_width()
+            and patch.get_height()
+        ):
+            if patch.get_window_extent().overlaps(box):
+                return "a bar"
+    return None
+
+
 def check_figure(fig: Figure, *, name: str, title: str, synthetic: bool) -> list[str]:
     """Check a figure against the house rules; return the problems (empty when it passes).
 
@@ -981,6 +1095,20 @@ def check_figure(fig: Figure, *, name: str, title: str, synthetic: bool) -> list
                 continue
             if _polygons_overlap(a.corners, b.corners, tol=1.0):
                 problems.append(f"{name}: {a.describe(fig)} overlaps {b.describe(fig)}")
+    for k, ax in enumerate(fig.axes, start=1):
+        legend = ax.get_legend()
+        if legend is not None and legend.get_visible():
+            box = legend.get_window_extent()
+            if box.overlaps(ax.get_window_extent()):
+                hit = _marks_in_box(ax, _shrink(box, 2.0))
+                if hit:
+                    problems.append(f"{name}: axes {k}: the legend covers {hit}")
+        placed = {id(t) for t in ax.texts}
+        for d in drawn:
+            if id(d.artist) in placed and d.artist.get_gid() not in ("over-data",):
+                hit = _marks_in_box(ax, _shrink(d.box, 1.5))
+                if hit:
+                    problems.append(f"{name}: axes {k}: {d.describe(fig)} sits on {hit}")
     marks = [d for d in drawn if d.artist.get_gid() == _GID_MARK]
     if synthetic and not marks:
         problems.append(f"{name}: synthetic figure without the synthetic-data mark")
