@@ -96,6 +96,7 @@ DELEGATED: dict[str, tuple[str, str, str, str]] = {
     ),
     "report": ("report", "add_arguments", "run", "build the static HTML report into site/"),
     "lab": ("lab", "add_arguments", "run", "start JupyterLab with the project's kernel"),
+    "fetch": ("external", "add_arguments", "run", "download and verify the public data files"),
 }
 
 

@@ -6,6 +6,10 @@ every file under ``data/published/`` is listed with its SHA-256 checksum in
 ``data/published/MANIFEST.csv``. :func:`verify` reports unregistered files, stale checksums,
 empty required fields and dangling source ids; the test suite fails on any of them.
 
+The download registry ``data/published/downloads.csv`` (public files fetched by
+:mod:`analysis.external`, each pinned by repository, commit, path, size and SHA-256) is part of
+the register: :func:`check_downloads` validates it, and every row points at a provenance record.
+
 The design follows the provenance records of Our World in Data's ``etl`` (one schema for every
 source, a checksum per stored file) and the UK Government Analysis Function's data log.
 """
@@ -14,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -23,11 +28,14 @@ from analysis import paths
 
 __all__ = [
     "CONFIDENCE_LEVELS",
+    "DOWNLOAD_COLUMNS",
     "REQUIRED_FIELDS",
     "ProvenanceError",
     "Source",
     "cite",
+    "check_downloads",
     "cite_many",
+    "downloads_path",
     "get",
     "load_register",
     "manifest_path",
@@ -55,6 +63,25 @@ CONFIDENCE_LEVELS: tuple[str, ...] = ("High", "Medium-High", "Medium", "Low-Medi
 
 MANIFEST_NAME = "MANIFEST.csv"
 REGISTER_NAME = "sources.csv"
+DOWNLOADS_NAME = "downloads.csv"
+#: Columns of the download registry, in order; every field is required.
+DOWNLOAD_COLUMNS: tuple[str, ...] = (
+    "name",
+    "repository",
+    "commit",
+    "path",
+    "bytes",
+    "sha256",
+    "source_id",
+    "description",
+)
+_DOWNLOAD_RULES: dict[str, tuple[str, str]] = {
+    "name": (r"[a-z][a-z0-9_]*", "lower-case letters, digits and underscores"),
+    "repository": (r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "owner/name"),
+    "commit": (r"[0-9a-f]{40}", "a full 40-character commit hash"),
+    "bytes": (r"[1-9][0-9]*", "a positive whole number of bytes"),
+    "sha256": (r"[0-9a-f]{64}", "64 lower-case hex digits"),
+}
 
 
 class ProvenanceError(ValueError):
@@ -93,6 +120,11 @@ def register_path(root: Path | None = None) -> Path:
 def manifest_path(root: Path | None = None) -> Path:
     """Path of the checksum manifest (``data/published/MANIFEST.csv``)."""
     return (root or paths.DATA_PUBLISHED) / MANIFEST_NAME
+
+
+def downloads_path(root: Path | None = None) -> Path:
+    """Path of the download registry (``data/published/downloads.csv``)."""
+    return (root or paths.DATA_PUBLISHED) / DOWNLOADS_NAME
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -228,12 +260,69 @@ def update_manifest(root: Path | None = None) -> Path:
     return target
 
 
+def check_downloads(path: Path, known_sources: Iterable[str] | None = None) -> list[str]:
+    """Check the download registry; return its problems (empty when all is well).
+
+    Every row must fill every column of :data:`DOWNLOAD_COLUMNS`; ``name`` is unique,
+    ``repository`` is ``owner/name``, ``commit`` a full hash, ``path`` relative (no leading
+    ``/``, no ``..``), ``bytes`` a positive integer and ``sha256`` 64 hex digits. When
+    ``known_sources`` is given, every ``source_id`` must be among them. Each problem names the
+    file, line and column.
+    """
+    shown = path.name
+    if not path.exists():
+        return [f"{path}: file not found"]
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, [])
+        raw = list(reader)
+    if tuple(header) != DOWNLOAD_COLUMNS:
+        return [
+            f"{shown}, line 1: the columns must be {','.join(DOWNLOAD_COLUMNS)}; got {','.join(header)}"
+        ]
+    known = set(known_sources) if known_sources is not None else None
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for line, fields in enumerate(raw, start=2):
+        if len(fields) != len(header):
+            problems.append(
+                f"{shown}, line {line}: expected {len(header)} fields, found {len(fields)}"
+            )
+            continue
+        row = dict(zip(header, fields, strict=True))
+        for column in DOWNLOAD_COLUMNS:
+            value = row[column]
+            if not value.strip():
+                problems.append(f"{shown}, line {line}, column '{column}': required value is empty")
+            elif column in _DOWNLOAD_RULES and not re.fullmatch(_DOWNLOAD_RULES[column][0], value):
+                rule = _DOWNLOAD_RULES[column][1]
+                problems.append(f"{shown}, line {line}, column '{column}': {value!r} is not {rule}")
+        file_path = row["path"]
+        if file_path.startswith("/") or ".." in file_path.split("/") or "\\" in file_path:
+            problems.append(
+                f"{shown}, line {line}, column 'path': {file_path!r} must be a relative path "
+                "inside the repository (no leading '/', no '..', '/' as separator)"
+            )
+        if row["name"] in seen:
+            problems.append(
+                f"{shown}, line {line}, column 'name': duplicate name {row['name']!r} "
+                f"(first on line {seen[row['name']]})"
+            )
+        seen.setdefault(row["name"], line)
+        if known is not None and row["source_id"] and row["source_id"] not in known:
+            problems.append(
+                f"{shown}, line {line}, column 'source_id': unknown source id {row['source_id']!r}"
+            )
+    return problems
+
+
 def verify(root: Path | None = None) -> list[str]:
     """Check the register and the manifest; return a list of problems (empty when all is well).
 
     Checks that every file under ``root`` is listed in the manifest with its current checksum,
-    that every listed file exists, that the register is valid, and that every ``source_id``
-    used by a data table is registered.
+    that every listed file exists, that the register is valid, that every ``source_id``
+    used by a data table is registered, and that the download registry (if present) passes
+    :func:`check_downloads`.
     """
     root = root or paths.DATA_PUBLISHED
     problems: list[str] = []
@@ -256,8 +345,10 @@ def verify(root: Path | None = None) -> list[str]:
         register = load_register(root)
     except ProvenanceError as err:
         return [*problems, str(err)]
+    if DOWNLOADS_NAME in present:
+        problems += check_downloads(present[DOWNLOADS_NAME], register)
     for name, path in present.items():
-        if name == REGISTER_NAME or path.suffix != ".csv":
+        if name in (REGISTER_NAME, DOWNLOADS_NAME) or path.suffix != ".csv":
             continue
         rows = _read_csv(path)
         for column in ("source_id", "sources"):
