@@ -364,7 +364,7 @@ class _Verifying:
         return result
 
 
-def _unavailable(row: Download, target: Path, reason: str, *, offline: bool) -> UnavailableError:
+def _unavailable(row: Download, reason: str, *, offline: bool) -> UnavailableError:
     return UnavailableError(
         row.name,
         f"{row.name}: not in the cache and could not be downloaded from {row.url} ({reason}); "
@@ -391,21 +391,23 @@ def _fetch(
         except ChecksumError as err:
             target.unlink(missing_ok=True)
             _say(f"{name}: the cached copy was refused ({err}); removed, fetching it again")
+    import pooch  # not needed for a cached file: imported only when something must be fetched
+    import requests
+
     mirror_root = Path(mirror) if mirror is not None else mirror_dir()
     if mirror_root is not None:
         source = mirror_root / row.key
         if not source.is_file():
+            gone = "" if mirror_root.is_dir() else "; that folder does not exist"
             raise UnavailableError(
                 name,
-                f"{name}: not in the mirror: {source} does not exist ({MIRROR_ENV}={mirror_root}); "
-                f"the mirror must hold every file of the download registry at {_LAYOUT}",
+                f"{name}: not in the mirror: {source} does not exist ({MIRROR_ENV}={mirror_root}"
+                f"{gone}); the mirror must hold every file of the download registry at {_LAYOUT}",
             )
         downloader: Any = _MirrorCopy(source)
         where, retries, how = f"the mirror's copy {source}", 0, "mirror"
         tail = "the copy was removed and not used (the mirror was left as it is: replace its file)"
     else:
-        import pooch
-
         downloader = pooch.HTTPDownloader(
             progressbar=_Bar(name) if progress else False, timeout=TIMEOUT
         )
@@ -413,8 +415,6 @@ def _fetch(
         tail = "the download was removed and not used"
         if progress:
             _say(f"  {name}: downloading {row.url} ({_size(row.bytes)})")
-    import pooch
-    import requests
 
     store = pooch.create(
         path=root,
@@ -432,16 +432,19 @@ def _fetch(
         raise
     except requests.exceptions.HTTPError as err:
         status = err.response.status_code if err.response is not None else "error"
-        raise _unavailable(row, target, f"HTTP {status}", offline=False) from None
+        raise _unavailable(row, f"HTTP {status}", offline=False) from None
     except (requests.exceptions.ConnectionError, requests.exceptions.Timeout) as err:
-        raise _unavailable(
-            row, target, f"no connection: {type(err).__name__}", offline=True
-        ) from None
+        raise _unavailable(row, f"no connection: {type(err).__name__}", offline=True) from None
     except requests.exceptions.RequestException as err:
-        raise _unavailable(row, target, type(err).__name__, offline=False) from None
+        raise _unavailable(row, type(err).__name__, offline=False) from None
     except ValueError as err:  # pooch's own hash check; ours runs first, so this is a safety net
         target.unlink(missing_ok=True)
-        raise ChecksumError(name, where, "sha256", row.sha256, "another hash", str(err)) from None
+        tail = f"the file was removed and not used ({err})"
+        raise ChecksumError(name, where, "sha256", row.sha256, "a different hash", tail) from None
+    except OSError as err:  # after requests' errors, which are OSErrors too
+        raise UnavailableError(
+            name, f"{name}: could not copy or write the file into the cache {root}: {err}"
+        ) from None
     finally:
         logger.setLevel(level)
     return verify_file(target, row), how
@@ -556,7 +559,7 @@ def fetch_all(
         target = root / row.key
         if offline and mirror_root is None and not target.is_file():
             reason = "no connection: an earlier download failed to connect"
-            summary.failed[name] = str(_unavailable(row, target, reason, offline=True))
+            summary.failed[name] = str(_unavailable(row, reason, offline=True))
             continue
         try:
             path, how = _fetch(

@@ -218,6 +218,14 @@ def test_missing_from_the_mirror_names_the_file_and_the_mirror(fake: dict[str, P
     assert str(fake["mirror"]) in message and "FAKE table.csv" in message
 
 
+def test_a_mirror_folder_that_does_not_exist_is_named(
+    fake: dict[str, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(external.MIRROR_ENV, str(fake["root"] / "no_such_mirror"))
+    with pytest.raises(external.UnavailableError, match="that folder does not exist"):
+        external.fetch("fake_table", progress=False)
+
+
 # --- fetching from the network -----------------------------------------------------------------
 
 
@@ -248,6 +256,21 @@ def test_download_is_verified_and_cached(server: Path, fake: dict[str, Path]) ->
     path = external.fetch("fake_notes", progress=False)  # the URL needs its %20, %28 and %29
     assert path.read_bytes() == FAKE_FILES["fake_notes"][1]
     assert path == _cached(fake["cache"], "fake_notes")
+
+
+def test_download_progress_is_reported(
+    server: Path, fake: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    external.fetch_all(["fake_table"], progress=True)
+    err = capsys.readouterr().err
+    assert "fake_table: downloading http://127.0.0.1" in err
+    assert "[1/1] fake_table: downloaded" in err
+
+
+def test_a_file_missing_on_the_server_is_a_clear_error(server: Path) -> None:
+    (server / FAKE_REPO / FAKE_COMMIT / FAKE_FILES["fake_table"][0]).unlink()
+    with pytest.raises(external.UnavailableError, match=r"fake_table: .*\(HTTP 404\); connect"):
+        external.fetch("fake_table", progress=False)
 
 
 def test_bad_download_is_refused_and_removed(server: Path, fake: dict[str, Path]) -> None:
