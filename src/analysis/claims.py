@@ -45,8 +45,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import paths, published, sources
+from analysis import paths, published, sources, tables
 from analysis.published import PublishedDataError
+from analysis.tables import CLAIM_ID, EVIDENCE_SOURCE, STATED_QUALIFIERS
 
 __all__ = [
     "ABOUT_TOLERANCE",
@@ -92,7 +93,7 @@ VERDICT_MEANING: dict[str, str] = {
     "self_reported": "a fact about the author's own work that no outside source can check",
 }
 #: How a claim states its number.
-QUALIFIERS: tuple[str, ...] = ("exact", "about", "more_than", "less_than")
+QUALIFIERS: tuple[str, ...] = STATED_QUALIFIERS
 #: Relative tolerance for "about", "some", "an estimated": within ±10% of the stated value.
 ABOUT_TOLERANCE = 0.10
 COLUMNS: tuple[str, ...] = (
@@ -114,7 +115,7 @@ EMPTY_OK: frozenset[str] = frozenset({"sources", "note", "figure_ids"})
 REGISTER_NAME = "claims.csv"
 README_START = "<!-- claims-summary:start -->"
 README_END = "<!-- claims-summary:end -->"
-_CLAIM_ID = re.compile(r"^C\d{2,3}$")
+_CLAIM_ID = CLAIM_ID
 _THEME = re.compile(r"^\d{2}_[a-z0-9_]+$")
 
 
@@ -134,10 +135,6 @@ class ClaimsAuditError(ValueError):
 def register_path(root: Path | None = None) -> Path:
     """Path of the claims register (``data/published/claims.csv``)."""
     return (root or paths.DATA_PUBLISHED) / REGISTER_NAME
-
-
-def _split(cell: str) -> list[str]:
-    return [s.strip() for s in (cell or "").split(";") if s.strip()]
 
 
 def load_register(path: Path | None = None, *, check_figures: bool = True) -> pd.DataFrame:
@@ -174,12 +171,12 @@ def load_register(path: Path | None = None, *, check_figures: bool = True) -> pd
     (200000.0, 'people', 'about')
     """
     path = Path(path) if path is not None else register_path()
-    shown = published.display_path(path)
+    shown = tables.display_path(path)
 
     def fail(line: int | None, column: str | None, problem: str) -> None:
         raise ClaimsRegisterError(shown, line, column, problem)
 
-    rows = published.read_rows(path, COLUMNS, optional=OPTIONAL_COLUMNS, error=ClaimsRegisterError)
+    rows = tables.read_rows(path, COLUMNS, optional=OPTIONAL_COLUMNS, error=ClaimsRegisterError)
     known_sources = set(sources.load_register(path.parent))
     figure_index = published.load_all().set_index("figure_id") if check_figures else None
     seen: dict[str, int] = {}
@@ -206,7 +203,7 @@ def load_register(path: Path | None = None, *, check_figures: bool = True) -> pd
             fail(line, "qualifier", f"{row['qualifier']!r} is not one of {', '.join(QUALIFIERS)}")
         if row["verdict"] not in VERDICTS:
             fail(line, "verdict", f"{row['verdict']!r} is not one of {', '.join(VERDICTS)}")
-        for sid in _split(row["sources"]):
+        for sid in tables.split_ids(row["sources"]):
             if sid not in known_sources:
                 fail(line, "sources", f"unknown source id {sid!r} (not in sources.csv)")
         if not row["output"].startswith("figures/") or ".." in row["output"]:
@@ -216,8 +213,8 @@ def load_register(path: Path | None = None, *, check_figures: bool = True) -> pd
         if cid not in RULES and not row["note"].strip():
             fail(line, "note", "a typed verdict (no rule computes it) needs a note saying why")
         if figure_index is not None:
-            listed = set(_split(row["sources"]))
-            for fid in _split(row["figure_ids"]):
+            listed = set(tables.split_ids(row["sources"]))
+            for fid in tables.split_ids(row["figure_ids"]):
                 if fid not in figure_index.index:
                     fail(line, "figure_ids", f"unknown published figure {fid!r}")
                 sid = figure_index.loc[fid, "source_id"]
@@ -229,7 +226,7 @@ def load_register(path: Path | None = None, *, check_figures: bool = True) -> pd
     frame["value"] = frame["value"].astype("float64")
     frame.attrs.update(
         file=path.name,
-        sources=sorted({s for cell in frame["sources"] for s in _split(cell)}),
+        sources=sorted({s for cell in frame["sources"] for s in tables.split_ids(cell)}),
         synthetic=False,
     )
     return frame
@@ -735,7 +732,7 @@ def linked_figure(claim: pd.Series, register: pd.DataFrame) -> Assessment:
     to it (its id in ``figure_ids``, its source in ``sources``); further ids are context. This
     is how a newly found source changes the audit without new code.
     """
-    first, *context = _split(claim["figure_ids"])
+    first, *context = tables.split_ids(claim["figure_ids"])
     return _match(claim, first, context=tuple(context))
 
 
@@ -743,7 +740,7 @@ def rule_for(claim: pd.Series | dict) -> Callable[[pd.Series, pd.DataFrame], Ass
     """Return the rule that computes a claim's verdict, or None if the verdict is typed."""
     if claim["claim_id"] in RULES:
         return RULES[claim["claim_id"]]
-    if _split(claim.get("figure_ids", "") or ""):
+    if tables.split_ids(claim.get("figure_ids", "") or ""):
         return linked_figure
     return None
 
@@ -812,7 +809,7 @@ def audit(*, strict: bool = True, path: Path | None = None) -> pd.DataFrame:
                     f"{cid}: recorded {claim['verdict']!r} but the published data "
                     f"now give {result.verdict!r} ({result.finding})"
                 )
-            if set(result.figure_ids) != set(_split(claim["figure_ids"])):
+            if set(result.figure_ids) != set(tables.split_ids(claim["figure_ids"])):
                 problems.append(
                     f"{cid}: figure_ids {claim['figure_ids']!r} differ from the "
                     f"figures the rule reads ({';'.join(result.figure_ids)})"
@@ -823,16 +820,12 @@ def audit(*, strict: bool = True, path: Path | None = None) -> pd.DataFrame:
         rows.append(out)
     if problems and strict:
         raise ClaimsAuditError(
-            f"{published.display_path(path or register_path())}: the claims register has drifted from the "
+            f"{tables.display_path(path or register_path())}: the claims register has drifted from the "
             "published data:\n  " + "\n  ".join(problems)
         )
     frame = pd.DataFrame(rows)[list(AUDIT_COLUMNS)]
     frame.attrs.update(sources=register.attrs["sources"], synthetic=False, problems=problems)
     return frame
-
-
-#: Provenance record of the evidence the claims come from.
-EVIDENCE_SOURCE = "SRC-LCG09"
 
 
 def for_theme(prefix: str) -> pd.DataFrame:
@@ -846,7 +839,7 @@ def for_theme(prefix: str) -> pd.DataFrame:
     table = audit()
     out = table[table["theme"].str.startswith(prefix)].reset_index(drop=True)
     # The claims paraphrase the evidence itself, so a theme's table always cites it.
-    used = {s for cell in out["sources"] for s in _split(cell)}
+    used = {s for cell in out["sources"] for s in tables.split_ids(cell)}
     out.attrs.update(sources=sorted(used | {EVIDENCE_SOURCE}), synthetic=False)
     return out
 

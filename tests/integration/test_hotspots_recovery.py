@@ -12,7 +12,8 @@ import json
 import pandas as pd
 import pytest
 
-from analysis import hotspots, paths
+from analysis import paths
+from analysis.themes import hotspots
 
 PARAMS = json.loads((paths.DATA_SYNTHETIC / "synthetic_parameters.json").read_text("utf-8"))
 PLANTED = sorted(PARAMS["hotspots"]["area_codes"])

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis import cli, external, sources
+from analysis import external, sources
+from analysis.pipeline import cli
 
 FAKE_REPO = "fake-owner/fake_repo"
 FAKE_COMMIT = "0123456789abcdef0123456789abcdef01234567"

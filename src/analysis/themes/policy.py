@@ -37,7 +37,10 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import paths
-from analysis.published import PublishedDataError, display_path, read_rows
+from analysis.published import PublishedDataError
+from analysis.tables import CLAIM_ID as _CLAIM_ID
+from analysis.tables import EVIDENCE_SOURCE, display_path, read_rows
+from analysis.tables import STATED_QUALIFIERS as QUALIFIERS
 
 __all__ = [
     "BASES",
@@ -79,23 +82,20 @@ SELF_REPORTED_COLUMNS: tuple[str, ...] = (
 KINDS: tuple[str, ...] = ("guidance", "report", "pilot", "organisation", "evidence")
 BASES: tuple[str, ...] = ("evidence_statement", "published_source", "reference_note")
 PRECISIONS: tuple[str, ...] = ("day", "month", "year")
-QUALIFIERS: tuple[str, ...] = ("exact", "about", "more_than", "less_than")
 VERDICTS: tuple[str, ...] = ("self_reported", "not_traced")
 #: The date of the written evidence, and its record in the provenance register.
 EVIDENCE_DATE = pd.Timestamp("2012-09-10")
-EVIDENCE_SOURCE = "SRC-LCG09"
 _DATE_PATTERNS = {
     "year": re.compile(r"^(\d{4})$"),
     "month": re.compile(r"^(\d{4})-(\d{2})$"),
     "day": re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"),
 }
 _ID = {"event_id": re.compile(r"^T\d{2}$"), "count_id": re.compile(r"^S\d{2}$")}
-_CLAIM_ID = re.compile(r"^C\d{2}$")
 
 
 def _read(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
     """Read a CSV, check its header and field counts; return (line, row) pairs."""
-    return read_rows(path, columns, allow_empty=False)
+    return read_rows(path, columns, allow_empty=False, error=PublishedDataError)
 
 
 def _known_sources() -> set[str]:

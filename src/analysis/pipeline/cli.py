@@ -19,7 +19,7 @@ DESCRIPTION = (
 
 
 def _cmd_figures(args: argparse.Namespace) -> int:
-    from analysis.runner import run_notebooks
+    from analysis.pipeline.runner import run_notebooks
 
     try:
         results = run_notebooks(
@@ -40,7 +40,8 @@ def _cmd_figures(args: argparse.Namespace) -> int:
 
 def _update_readme() -> int:
     """Regenerate the README's claims summary unless neither it nor its inputs changed."""
-    from analysis import paths, runner
+    from analysis import paths
+    from analysis.pipeline import runner
 
     root = paths.PROJECT_ROOT
     readme, stamp = root / "README.md", paths.BUILD / "readme.sha256"
@@ -75,7 +76,8 @@ def _cmd_sources(args: argparse.Namespace) -> int:
 
 
 def _cmd_synthetic(args: argparse.Namespace) -> int:
-    from analysis import pilots, synthetic
+    from analysis import synthetic
+    from analysis.themes import pilots
 
     code = synthetic.run(args)
     if code == 0:  # the weekly police panel of notebook 05, from its own seed
@@ -94,8 +96,13 @@ DELEGATED: dict[str, tuple[str, str, str, str]] = {
         "run_ingest",
         "validate and collate annual returns (one CSV per area)",
     ),
-    "report": ("report", "add_arguments", "run", "build the static HTML report into site/"),
-    "lab": ("lab", "add_arguments", "run", "start JupyterLab with the project's kernel"),
+    "report": (
+        "pipeline.report",
+        "add_arguments",
+        "run",
+        "build the static HTML report into site/",
+    ),
+    "lab": ("pipeline.lab", "add_arguments", "run", "start JupyterLab with the project's kernel"),
     "fetch": ("external", "add_arguments", "run", "download and verify the public data files"),
 }
 

@@ -28,7 +28,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
-from analysis import paths, published
+from analysis import paths, published, tables
 
 __all__ = [
     "BREAK_LABEL",
@@ -246,7 +246,9 @@ def data_systems() -> pd.DataFrame:
     from analysis.sources import load_register
 
     path = paths.DATA_PUBLISHED / "data_systems.csv"
-    rows = published.read_rows(path, DATA_SYSTEMS_COLUMNS, allow_empty=False)
+    rows = tables.read_rows(
+        path, DATA_SYSTEMS_COLUMNS, allow_empty=False, error=published.PublishedDataError
+    )
     frame = pd.DataFrame([row for _, row in rows], columns=list(DATA_SYSTEMS_COLUMNS))
     register = load_register()
     for line, row in rows:
@@ -254,13 +256,14 @@ def data_systems() -> pd.DataFrame:
             raise published.PublishedDataError(
                 path.name, line, "exists_now", f"{row['exists_now']!r} is not one of {EXISTS_NOW}"
             )
-        for sid in filter(None, (s.strip() for s in row["source_id"].split(";"))):
+        for sid in tables.split_ids(row["source_id"]):
             if sid not in register:
                 raise published.PublishedDataError(
                     path.name, line, "source_id", f"unknown source id {sid!r}"
                 )
-    ids = {s.strip() for v in frame["source_id"] for s in v.split(";") if s.strip()}
-    frame.attrs.update(sources=sorted(ids), synthetic=False, table="data_systems")
+    frame.attrs.update(
+        sources=tables.ids_in(frame["source_id"]), synthetic=False, table="data_systems"
+    )
     return frame
 
 

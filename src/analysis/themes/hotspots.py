@@ -62,7 +62,6 @@ __all__ = [
     "ingest_summary",
     "irr_table",
     "load_parameters",
-    "load_register",
     "looked_after_rate_ratio",
     "plot_tile_map",
     "rate_per",
@@ -88,20 +87,6 @@ _COUNT = "identified_at_risk"
 
 
 # --------------------------------------------------------------------------- inputs
-
-
-def load_register(path: Path | str | None = None) -> pd.DataFrame:
-    """Read an area register (default: the committed synthetic register).
-
-    Returns
-    -------
-    pandas.DataFrame
-        Columns ``area_code, child_population, looked_after, childrens_homes`` (plus any others
-        in the file), sorted by code.
-    """
-    path = Path(path) if path is not None else paths.DATA_SYNTHETIC / "synthetic_area_register.csv"
-    frame = pd.read_csv(path, dtype={"area_code": str})
-    return frame.sort_values("area_code").reset_index(drop=True)
 
 
 def load_parameters(path: Path | str | None = None) -> dict[str, Any]:
@@ -763,7 +748,7 @@ def analyse(
     Collate the returns, fit the NB model without any hotspot term, and build crude and
     standardised funnels for the periods pooled and the latest period.
     """
-    register = load_register(register_path)
+    register = returns.load_area_register(register_path)
     result = collate_returns(returns_dir, register["area_code"].tolist())
     if result.errors:
         raise ValueError(f"{len(result.errors)} errors in the returns; see result.errors")
