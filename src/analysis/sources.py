@@ -18,18 +18,18 @@ from __future__ import annotations
 
 import csv
 import hashlib
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
 from analysis import paths
-from analysis.tables import split_ids
+from analysis.tables import Column, TableError, read_rows, split_ids
 
 __all__ = [
     "CONFIDENCE_LEVELS",
     "DOWNLOAD_COLUMNS",
+    "DOWNLOAD_RULES",
     "REQUIRED_FIELDS",
     "ProvenanceError",
     "Source",
@@ -76,13 +76,21 @@ DOWNLOAD_COLUMNS: tuple[str, ...] = (
     "source_id",
     "description",
 )
-_DOWNLOAD_RULES: dict[str, tuple[str, str]] = {
-    "name": (r"[a-z][a-z0-9_]*", "lower-case letters, digits and underscores"),
-    "repository": (r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", "owner/name"),
-    "commit": (r"[0-9a-f]{40}", "a full 40-character commit hash"),
-    "bytes": (r"[1-9][0-9]*", "a positive whole number of bytes"),
-    "sha256": (r"[0-9a-f]{64}", "64 lower-case hex digits"),
-}
+#: What each column of the download registry must hold.
+DOWNLOAD_RULES: tuple[Column, ...] = (
+    Column("name", pattern=r"[a-z][a-z0-9_]*", pattern_text="lower-case letters, digits and _"),
+    Column("repository", pattern=r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", pattern_text="owner/name"),
+    Column("commit", pattern=r"[0-9a-f]{40}", pattern_text="a full 40-character commit hash"),
+    Column(
+        "path",
+        pattern=r"(?!/)(?!.*\\)(?!(.*/)?\.\.(/|$)).+",
+        pattern_text="a relative path inside the repository (no leading '/', no '..', '/' only)",
+    ),
+    Column("bytes", pattern=r"[1-9][0-9]*", pattern_text="a positive whole number of bytes"),
+    Column("sha256", pattern=r"[0-9a-f]{64}", pattern_text="64 lower-case hex digits"),
+    Column("source_id"),
+    Column("description"),
+)
 
 
 class ProvenanceError(ValueError):
@@ -264,52 +272,32 @@ def update_manifest(root: Path | None = None) -> Path:
 def check_downloads(path: Path, known_sources: Iterable[str] | None = None) -> list[str]:
     """Check the download registry; return its problems (empty when all is well).
 
-    Every row must fill every column of :data:`DOWNLOAD_COLUMNS`; ``name`` is unique,
-    ``repository`` is ``owner/name``, ``commit`` a full hash, ``path`` relative (no leading
-    ``/``, no ``..``), ``bytes`` a positive integer and ``sha256`` 64 hex digits. When
-    ``known_sources`` is given, every ``source_id`` must be among them. Each problem names the
-    file, line and column.
+    The header must hold exactly :data:`DOWNLOAD_COLUMNS`; every row must pass
+    :data:`DOWNLOAD_RULES` (``name`` unique, ``repository`` ``owner/name``, ``commit`` a full
+    hash, ``path`` relative, ``bytes`` a positive integer, ``sha256`` 64 hex digits, nothing
+    empty). When ``known_sources`` is given, every ``source_id`` must be among them. Each
+    problem names the file, line and column.
     """
+    try:
+        rows = read_rows(path, DOWNLOAD_COLUMNS)
+    except TableError as err:
+        return [str(err)]
     shown = path.name
-    if not path.exists():
-        return [f"{path}: file not found"]
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, [])
-        raw = list(reader)
-    if tuple(header) != DOWNLOAD_COLUMNS:
-        return [
-            f"{shown}, line 1: the columns must be {','.join(DOWNLOAD_COLUMNS)}; got {','.join(header)}"
-        ]
     known = set(known_sources) if known_sources is not None else None
     problems: list[str] = []
     seen: dict[str, int] = {}
-    for line, fields in enumerate(raw, start=2):
-        if len(fields) != len(header):
+    for line, row in rows:
+        for rule in DOWNLOAD_RULES:
+            problem = rule.problem(row[rule.name])
+            if problem:
+                problems.append(f"{shown}, line {line}, column '{rule.name}': {problem}")
+        name = row["name"]
+        if name in seen:
             problems.append(
-                f"{shown}, line {line}: expected {len(header)} fields, found {len(fields)}"
+                f"{shown}, line {line}, column 'name': duplicate name {name!r} "
+                f"(first on line {seen[name]})"
             )
-            continue
-        row = dict(zip(header, fields, strict=True))
-        for column in DOWNLOAD_COLUMNS:
-            value = row[column]
-            if not value.strip():
-                problems.append(f"{shown}, line {line}, column '{column}': required value is empty")
-            elif column in _DOWNLOAD_RULES and not re.fullmatch(_DOWNLOAD_RULES[column][0], value):
-                rule = _DOWNLOAD_RULES[column][1]
-                problems.append(f"{shown}, line {line}, column '{column}': {value!r} is not {rule}")
-        file_path = row["path"]
-        if file_path.startswith("/") or ".." in file_path.split("/") or "\\" in file_path:
-            problems.append(
-                f"{shown}, line {line}, column 'path': {file_path!r} must be a relative path "
-                "inside the repository (no leading '/', no '..', '/' as separator)"
-            )
-        if row["name"] in seen:
-            problems.append(
-                f"{shown}, line {line}, column 'name': duplicate name {row['name']!r} "
-                f"(first on line {seen[row['name']]})"
-            )
-        seen.setdefault(row["name"], line)
+        seen.setdefault(name, line)
         if known is not None and row["source_id"] and row["source_id"] not in known:
             problems.append(
                 f"{shown}, line {line}, column 'source_id': unknown source id {row['source_id']!r}"

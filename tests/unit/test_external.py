@@ -16,8 +16,11 @@ import threading
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from analysis import external, sources
 from analysis.pipeline import cli
@@ -85,6 +88,25 @@ def test_url_percent_encodes_spaces_and_parentheses(fake: dict[str, Path]) -> No
         "https://raw.githubusercontent.com/fake-owner/fake_repo/"
         "0123456789abcdef0123456789abcdef01234567/docs/Meta%20Data%20%28FAKE%29.txt"
     )
+
+
+_SEGMENT = st.text(
+    alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="/\\"),
+    min_size=1,
+    max_size=12,
+).filter(lambda s: s not in (".", ".."))
+
+
+@given(st.lists(_SEGMENT, min_size=1, max_size=4))
+def test_any_relative_path_round_trips_through_its_url(segments: list[str]) -> None:
+    path = "/".join(segments)
+    row = external.Download("x", FAKE_REPO, FAKE_COMMIT, path, 1, "0" * 64, "SRC-X", "FAKE")
+    prefix = f"https://raw.githubusercontent.com/{FAKE_REPO}/{FAKE_COMMIT}/"
+    assert row.url.startswith(prefix)
+    encoded = row.url[len(prefix) :]
+    assert not set(encoded) & set(" ()#?")  # nothing left that a URL would misread
+    assert unquote(encoded) == path
+    assert row.key == f"{FAKE_REPO}/{FAKE_COMMIT}/{path}"
 
 
 def test_real_urls_are_built_from_repository_commit_and_encoded_path() -> None:
