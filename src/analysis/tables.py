@@ -37,6 +37,7 @@ __all__ = [
     "atomic_write",
     "atomic_write_text",
     "check_row",
+    "check_rows",
     "display_path",
     "ids_in",
     "read_rows",
@@ -220,6 +221,8 @@ class Column:
         The inclusive range of a number.
     integer : bool
         Whether a number must be whole.
+    unique : bool
+        Whether a value may appear only once in the table (checked by :func:`check_rows`).
 
     Examples
     --------
@@ -238,6 +241,7 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     integer: bool = False
+    unique: bool = False
 
     def problem(self, value: str) -> str | None:
         """Return what is wrong with ``value``, or None if it is acceptable."""
@@ -288,6 +292,38 @@ def check_row(
         problem = column.problem(row.get(column.name, ""))
         if problem:
             raise error(display_path(path), line, column.name, problem)
+
+
+def check_rows(
+    path: Path | str,
+    rows: Iterable[tuple[int, Mapping[str, str]]],
+    columns: Sequence[Column],
+    *,
+    error: type[TableError] = TableError,
+) -> None:
+    """Check every row of a table (:func:`check_row`) and the ``unique`` columns across rows.
+
+    Examples
+    --------
+    >>> rules = [Column("id", unique=True)]
+    >>> check_rows("t.csv", [(2, {"id": "a"}), (3, {"id": "a"})], rules)
+    Traceback (most recent call last):
+    ...
+    analysis.tables.TableError: t.csv, line 3, column 'id': duplicate id 'a' (first on line 2)
+    """
+    seen: dict[str, dict[str, int]] = {c.name: {} for c in columns if c.unique}
+    for line, row in rows:
+        check_row(path, line, row, columns, error=error)
+        for name, first in seen.items():
+            value = row.get(name, "").strip()
+            if value in first:
+                raise error(
+                    display_path(path),
+                    line,
+                    name,
+                    f"duplicate {name} {value!r} (first on line {first[value]})",
+                )
+            first[value] = line
 
 
 # --------------------------------------------------------------------------- writing
