@@ -44,7 +44,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -85,9 +85,7 @@ __all__ = [
     "draw_interval",
     "draw_range",
     "figure",
-    "financial_year",
     "funnel_plot",
-    "fy_axis",
     "hex_map",
     "legend_below",
     "house_style",
@@ -97,9 +95,10 @@ __all__ = [
     "save_figure",
     "save_table",
     "source_line",
-    "thousands",
+    "thousands_axis",
     "to_markdown",
     "use_house_style",
+    "year_axis",
 ]
 
 SYNTHETIC_LABEL = "SYNTHETIC DATA, ILLUSTRATIVE ONLY"
@@ -275,57 +274,6 @@ def figure(
         nrows, ncols, figsize=(SIZES[size], h), layout="constrained", **subplots_kw
     )
     return fig, axes
-
-
-def financial_year(year_end: int) -> str:
-    """Label a year to 31 March by its financial year: 2015 -> ``"2014/15"``.
-
-    Examples
-    --------
-    >>> financial_year(2015), financial_year(2000)
-    ('2014/15', '1999/00')
-    """
-    return f"{int(year_end) - 1}/{int(year_end) % 100:02d}"
-
-
-def fy_axis(
-    ax: Axes,
-    years: Iterable[Any],
-    *,
-    every_year: bool = False,
-    step: int = 1,
-    rotate: bool = True,
-) -> None:
-    """Label a yearly x axis (years to 31 March) by financial year, ``2014/15``.
-
-    Parameters
-    ----------
-    ax : Axes
-    years : iterable of int
-        The years to 31 March drawn.
-    every_year : bool
-        Label every year from the first to the last, not only those with data.
-    step : int
-        Label every ``step``-th year (the others keep a tick without a label).
-    rotate : bool
-        Rotate the labels by 45 degrees (anchored at their right end).
-    """
-    ys = sorted({int(y) for y in years})
-    if every_year:
-        ys = list(range(ys[0], ys[-1] + 1))
-    labels = [financial_year(y) if i % step == 0 else "" for i, y in enumerate(ys)]
-    if rotate:
-        ax.set_xticks(ys, labels, rotation=45, ha="right", rotation_mode="anchor")
-    else:
-        ax.set_xticks(ys, labels)
-    ax.set_xlim(min(ys) - 0.6, max(ys) + 0.6)
-
-
-def thousands(ax: Axes, axis: str = "y", nbins: int = 6) -> None:
-    """Format an axis with thousands separators (``12,000``) and at most ``nbins`` ticks."""
-    target = ax.yaxis if axis == "y" else ax.xaxis
-    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-    target.set_major_locator(MaxNLocator(nbins))
 
 
 def percent_axis(ax: Axes, axis: str = "x", decimals: int = 0) -> None:
@@ -1700,3 +1648,65 @@ def hex_map(
     ax.set_aspect("equal")
     ax.axis("off")
     return ax
+
+
+def year_axis(
+    ax: Axes,
+    years: Iterable[int],
+    labels: Callable[[int], str] = str,
+    *,
+    every_year: bool = False,
+    step: int = 1,
+) -> None:
+    """Label a yearly x axis with one tick per year, e.g. by financial year.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes.
+    years : iterable of int
+        The years plotted (repeats are fine).
+    labels : callable, default str
+        Year -> tick label (e.g. :func:`analysis.themes.timeseries.financial_year`).
+    every_year : bool, default False
+        Tick every year between the first and last, not only the years given.
+    step : int, default 1
+        Label every ``step``-th tick (the others keep their tick, unlabelled), for narrow panels.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> year_axis(ax, [2012, 2014], every_year=True)
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['2012', '2013', '2014']
+    >>> plt.close(fig)
+    """
+    years = sorted({int(y) for y in years})
+    if every_year:
+        years = list(range(years[0], years[-1] + 1))
+    ax.set_xticks(
+        years,
+        [labels(y) if i % step == 0 else "" for i, y in enumerate(years)],
+        rotation=45,
+        ha="right",
+        fontsize=8,
+        rotation_mode="anchor",
+    )
+    ax.set_xlim(min(years) - 0.6, max(years) + 0.6)
+
+
+def thousands_axis(ax: Axes, *, ticks: int = 6, axis: str = "y") -> None:
+    """Format an axis (``y`` by default) with thousands separators and about ``ticks`` ticks.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], [0, 12000])
+    >>> thousands_axis(ax)
+    >>> ax.yaxis.get_major_formatter()(12000, 0)
+    '12,000'
+    >>> plt.close(fig)
+    """
+    target = ax.yaxis if axis == "y" else ax.xaxis
+    target.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    target.set_major_locator(MaxNLocator(ticks))
