@@ -54,6 +54,7 @@ __all__ = [
     "RatioResult",
     "claim_test",
     "count_funnel_limits",
+    "counts_consistent_with_share",
     "fixed",
     "funnel_limits",
     "funnel_lines",
@@ -70,7 +71,6 @@ __all__ = [
     "rate_ratio",
     "ratio_funnel",
     "ratio_funnel_limits",
-    "rounded_share_counts",
     "rounded_share_interval",
     "significance_label",
     "significance_labels",
@@ -2220,8 +2220,9 @@ def claim_test(
     a p-value of 0.044 is *not* below its level, 0.025, and the claim is inconclusive.
 
     The cases are assumed to be a random sample of those the claim is about. The exact test
-    needs whole counts: carry a rounded share's uncertainty with :func:`rounded_share_counts`
-    (test each consistent count) rather than passing a derived count.
+    needs whole counts: carry a rounded share's uncertainty with
+    :func:`counts_consistent_with_share` (test each consistent count) rather than passing a
+    derived count.
 
     Parameters
     ----------
@@ -2312,62 +2313,59 @@ def claim_test(
     )
 
 
-def rounded_share_counts(share: float, n: int, decimals: int = 0) -> range:
-    """Every whole count out of ``n`` whose share rounds to a stated percentage.
+#: Slack for floating-point error when a rounded share's bounds fall exactly on a count.
+_ROUNDING_EPS = 1e-9
 
-    A share published as a rounded percentage (``share`` = 0.29 for "29%", rounded to
-    ``decimals`` places of the percentage) stands for every count ``k`` with
-    ``share - h <= k / n <= share + h``, ``h`` half a unit of the last stated digit (both ends
-    included, so either rounding convention is covered).
+
+def counts_consistent_with_share(share: float, n: int, decimals: int = 2) -> tuple[int, int]:
+    """Return the range of whole counts ``x`` of ``n`` whose share rounds to ``share``.
+
+    A published "29%" of 498 could be anything from 28.5% to 29.5%, i.e. 142 to 146 children.
+    When no count rounds exactly (e.g. "a third" written as 0.333 with ``n = 100``), the nearest
+    count ``round(share * n)`` is returned for both ends.
 
     Parameters
     ----------
     share : float
-        The stated share as a fraction (0.29 for 29%).
+        The published share, a fraction.
     n : int
-        The denominator (a whole number of cases).
-    decimals : int, default 0
-        Decimal places of the stated percentage (0 for "29%", 1 for "29.4%").
+        Denominator.
+    decimals : int, default 2
+        Decimal places the share was rounded to (2 for whole percents).
 
     Returns
     -------
-    range
-        The consistent counts, in order (empty if none is).
-
-    Raises
-    ------
-    ValueError
-        If ``share`` is outside [0, 1], ``n`` is not a positive whole number or ``decimals``
-        is negative.
+    tuple of int
+        ``(x_min, x_max)``, inclusive.
 
     Examples
     --------
-    29% of 498 is 142 to 146 children (141.93 to 146.91):
-
-    >>> r = rounded_share_counts(0.29, 498)
-    >>> r.start, r.stop - 1
+    >>> counts_consistent_with_share(0.29, 498)
     (142, 146)
+    >>> counts_consistent_with_share(0.25, 100)
+    (25, 25)
+    >>> counts_consistent_with_share(0.333, 100, decimals=3)
+    (33, 33)
     """
-    if not (isinstance(share, numbers.Real) and 0.0 <= float(share) <= 1.0):
-        raise ValueError(f"share must be a fraction in [0, 1], e.g. 0.29; got {share!r}")
-    if not (isinstance(n, numbers.Integral) and not isinstance(n, bool) and n > 0):
+    if not (isinstance(n, (int, np.integer)) and n > 0):
         raise ValueError(f"n must be a positive whole number; got {n!r}")
-    if not (isinstance(decimals, numbers.Integral) and decimals >= 0):
-        raise ValueError(f"decimals must be a whole number >= 0; got {decimals!r}")
-    half = 0.5 * 10.0 ** -(int(decimals) + 2)
-    # a small allowance for binary rounding of the stated share (e.g. 0.29 * 100)
-    eps = 1e-9 * half
-    lo = math.ceil((float(share) - half - eps) * n)
-    hi = math.floor((float(share) + half + eps) * n)
-    return range(max(lo, 0), min(hi, int(n)) + 1)
+    half = 0.5 * 10.0 ** (-decimals)
+    lo = math.ceil((share - half) * n - _ROUNDING_EPS)
+    hi = math.floor((share + half) * n - _ROUNDING_EPS)  # upper end excluded (rounds up)
+    lo, hi = max(lo, 0), min(hi, int(n))
+    if lo > hi:
+        x = round(share * n)
+        return int(x), int(x)
+    return int(lo), int(hi)
 
 
 def rounded_share_interval(
-    share: float, n: int, confidence: float = 0.95, decimals: int = 0
+    share: float, n: int, confidence: float = 0.95, decimals: int = 2
 ) -> RatioResult:
     """Wilson interval for a share stated as a rounded percentage, rounding carried in.
 
-    The stated share is consistent with several whole counts (:func:`rounded_share_counts`);
+    The stated share is consistent with several whole counts
+    (:func:`counts_consistent_with_share`);
     the interval runs from the Wilson lower limit of the smallest to the Wilson upper limit of
     the largest, so it covers every count the rounding allows (conservative: bounds, not a
     distribution over the counts).
@@ -2380,8 +2378,8 @@ def rounded_share_interval(
         The denominator.
     confidence : float, default 0.95
         Confidence level as a fraction.
-    decimals : int, default 0
-        Decimal places of the stated percentage.
+    decimals : int, default 2
+        Decimal places the share (a fraction) was rounded to: 2 for whole percents.
 
     Returns
     -------
@@ -2393,8 +2391,7 @@ def rounded_share_interval(
     Raises
     ------
     ValueError
-        If no whole count out of ``n`` rounds to ``share`` (the figures disagree), or for the
-        reasons of :func:`rounded_share_counts`.
+        If ``n`` is not a positive whole number or ``confidence`` is not in (0, 1).
 
     References
     ----------
@@ -2408,13 +2405,8 @@ def rounded_share_interval(
     (142, 146, 0.2473, 0.3346)
     """
     c = _check_confidence(confidence)
-    counts = rounded_share_counts(share, n, decimals)
-    if len(counts) == 0:
-        raise ValueError(
-            f"no whole count out of {n} rounds to {float(share) * 100:.{decimals}f}%: check the "
-            "share and the denominator"
-        )
-    x_min, x_max = counts[0], counts[-1]
+    x_min, x_max = counts_consistent_with_share(share, n, decimals)
+    shown = max(int(decimals) - 2, 0)
     lo = float(wilson_interval(x_min, n, c).lower)
     hi = float(wilson_interval(x_max, n, c).upper)
     return RatioResult(
@@ -2423,7 +2415,7 @@ def rounded_share_interval(
         upper=hi,
         method=(
             f"Wilson interval, from its lower limit at the smallest to its upper limit at the "
-            f"largest count whose share rounds to {float(share) * 100:.{decimals}f}%"
+            f"largest count whose share rounds to {float(share) * 100:.{shown}f}%"
         ),
         confidence=c,
         details={

@@ -269,26 +269,23 @@ def test_funnel_lines_redraw_the_table_limits(funnel, kwargs, adjustment):
         stats.funnel_lines(pd.DataFrame({"a": [1]}), [1.0], 0.95)
 
 
-def test_rounded_share_counts_and_interval():
+def test_rounded_share_interval_carries_the_rounding():
     # 29% of 498: 0.285 * 498 = 141.93 and 0.295 * 498 = 146.91, so 142 to 146 children
-    counts = stats.rounded_share_counts(0.29, 498)
-    assert list(counts) == [142, 143, 144, 145, 146]
-    assert all(round(100 * k / 498) == 29 for k in counts)
+    assert all(round(100 * k / 498) == 29 for k in range(142, 147))
     assert round(100 * 141 / 498) != 29 and round(100 * 147 / 498) != 29
-    # one decimal: 29.3% of 498 is 145.67 to 146.16 -> only 146; 29.4% is 146.16 to 146.66: none
-    assert list(stats.rounded_share_counts(0.293, 498, decimals=1)) == [146]
-    assert list(stats.rounded_share_counts(0.294, 498, decimals=1)) == []
+    assert stats.counts_consistent_with_share(0.29, 498) == (142, 146)
+    # three decimals of the fraction: 29.3% of 498 is 145.67 to 146.16 -> only 146
+    assert stats.counts_consistent_with_share(0.293, 498, decimals=3) == (146, 146)
     res = stats.rounded_share_interval(0.29, 498)
     lo142 = _wilson(142, 498, Z95)[0]
     hi146 = _wilson(146, 498, Z95)[1]
     assert res.lower == pytest.approx(lo142, rel=1e-12)
     assert res.upper == pytest.approx(hi146, rel=1e-12)
     assert res.details["x_min"] == 142 and res.details["x_max"] == 146
+    assert "rounds to 29%" in res.method
     # wider than the interval of the derived count 0.29 * 498 alone
     lo_d, hi_d = res.details["wilson_at_stated"]
     assert res.lower < lo_d < hi_d < res.upper
-    with pytest.raises(ValueError, match="no whole count"):
-        stats.rounded_share_interval(0.5, 3, decimals=1)  # 0/3, 1/3, 2/3, 3/3: none is 50.0%
 
 
 def _wilson(x: float, n: float, z: float) -> tuple[float, float]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import published
+from analysis.tables import ids_in
 
 __all__ = ["evidence_chain", "missing_from_care", "unit_consistent_estimates"]
 
@@ -71,7 +72,7 @@ def evidence_chain() -> pd.DataFrame:
         ),
     ]
     out = pd.DataFrame(rows, columns=_COLUMNS)
-    out.attrs.update(sources=sorted({s for v in out["source_ids"] for s in v.split(";")}))
+    out.attrs.update(sources=ids_in(out["source_ids"]))
     out.attrs["synthetic"] = False
     return out
 
@@ -130,7 +131,7 @@ def unit_consistent_estimates() -> pd.DataFrame:
         ),
     ]
     out = pd.DataFrame(rows, columns=_COLUMNS)
-    out.attrs.update(sources=sorted({s for v in out["source_ids"] for s in v.split(";")}))
+    out.attrs.update(sources=ids_in(out["source_ids"]))
     out.attrs["synthetic"] = False
     return out
 
