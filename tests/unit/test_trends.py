@@ -253,3 +253,24 @@ def test_notebook_08_trend_table_matches_the_independent_fit():
     assert row["rate_ratio_per_year"] == pytest.approx(math.exp(beta[1]), rel=1e-5)
     assert row["ci_low"] == pytest.approx(math.exp(beta[1] - half), rel=1e-5)
     assert row["ci_high"] == pytest.approx(math.exp(beta[1] + half), rel=1e-5)
+
+
+def test_notebook_08_criminal_exploitation_interval_uses_t_on_two_df():
+    """Four yearly points: notebook 08's quasi-Poisson interval is t on 2 df, not z."""
+    import pandas as pd
+
+    from analysis import paths
+
+    path = paths.PROJECT_ROOT / "figures" / "tables" / "08_assessment_trends.csv"
+    if not path.exists():
+        pytest.skip("figures/ not built: run `make figures`")
+    row = (
+        pd.read_csv(path)
+        .set_index(["factor", "method"])
+        .loc[("child criminal exploitation", "quasipoisson")]
+    )
+    assert row["n_years"] == 4 and row["interval"] == "t" and row["df"] == 2
+    # t on 2 df at 95%, in closed form: 0.95 * sqrt(2 / (1 - 0.95^2))
+    assert row["critical_value"] == pytest.approx(0.95 * math.sqrt(2 / (1 - 0.95**2)), rel=1e-6)
+    assert row["dispersion_used"] >= 1
+    assert row["ci_low"] < row["rate_ratio_per_year"] < row["ci_high"]
