@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from analysis import paths
 
 __all__ = [
@@ -41,6 +43,7 @@ __all__ = [
     "display_path",
     "ids_in",
     "read_rows",
+    "sourced_frame",
     "split_ids",
 ]
 
@@ -196,6 +199,34 @@ def ids_in(cells: Iterable[str | None]) -> list[str]:
     ['SRC-A', 'SRC-B']
     """
     return sorted({part for cell in cells for part in split_ids(cell)})
+
+
+def sourced_frame(
+    rows: Iterable[Mapping[str, object]] | Iterable[Sequence[object]],
+    columns: Sequence[str] | None = None,
+    *,
+    source_column: str = "source_id",
+) -> pd.DataFrame:
+    """A frame of published-figure rows tagged with the ids they cite and ``synthetic=False``.
+
+    Parameters
+    ----------
+    rows : iterable of mappings or sequences
+        The rows (as :class:`pandas.DataFrame` takes them).
+    columns : sequence of str, optional
+        Column names (needed for sequence rows).
+    source_column : str
+        The column of ``;``-separated source ids.
+
+    Examples
+    --------
+    >>> frame = sourced_frame([{"value": 1, "source_id": "SRC-B;SRC-A"}])
+    >>> frame.attrs
+    {'sources': ['SRC-A', 'SRC-B'], 'synthetic': False}
+    """
+    frame = pd.DataFrame(list(rows), columns=None if columns is None else list(columns))
+    frame.attrs.update(sources=ids_in(frame[source_column]), synthetic=False)
+    return frame
 
 
 # --------------------------------------------------------------------------- column checks

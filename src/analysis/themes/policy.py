@@ -32,6 +32,7 @@ from __future__ import annotations
 import calendar
 import re
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
@@ -107,12 +108,27 @@ _SELF_REPORTED_RULES: tuple[Column, ...] = (
     *(
         Column(c)
         for c in SELF_REPORTED_COLUMNS
-        if c not in ("count_id", "claim_id", "value", "qualifier", "verdict", "source_id", "note")
+        if c
+        not in (
+            "count_id",
+            "claim_id",
+            "value",
+            "qualifier",
+            "verdict",
+            "basis",
+            "source_id",
+            "note",
+        )
     ),
     Column("value", integer=True, minimum=0),
     Column("qualifier", vocabulary=QUALIFIERS),
     Column("verdict", vocabulary=VERDICTS),
+    Column("basis", vocabulary=("evidence_statement",)),
 )
+
+
+def _fail(shown: str, line: int, column: str | None, problem: str) -> NoReturn:
+    raise PublishedDataError(shown, line, column, problem)
 
 
 def _read(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
@@ -190,27 +206,30 @@ def load_timeline(
     check_rows(path, rows, _TIMELINE_RULES, error=PublishedDataError)
     records = []
     for line, row in rows:
-
-        def fail(column: str | None, problem: str, line: int = line) -> None:
-            raise PublishedDataError(shown, line, column, problem)
-
         try:
             start, end = _date_span(row["date"], row["date_precision"])
         except ValueError as err:
-            fail("date", f"bad date {row['date']!r}: {err}")
+            _fail(shown, line, "date", f"bad date {row['date']!r}: {err}")
         sid = row["source_id"].strip()
         if row["basis"] == "published_source":
             if not sid:
-                fail("source_id", "a published_source row needs the source id that dates it")
+                _fail(
+                    shown,
+                    line,
+                    "source_id",
+                    "a published_source row needs the source id that dates it",
+                )
             if sid not in known:
-                fail("source_id", f"unknown source id {sid!r} (not in sources.csv)")
+                _fail(shown, line, "source_id", f"unknown source id {sid!r} (not in sources.csv)")
         elif sid:
-            fail(
+            _fail(
+                shown,
+                line,
                 "source_id",
                 f"only published_source rows carry a source id; basis is {row['basis']!r}",
             )
         if row["basis"] == "reference_note" and not row["note"].strip():
-            fail("note", "a reference_note row must say where the date comes from")
+            _fail(shown, line, "note", "a reference_note row must say where the date comes from")
         records.append({**row, "date_start": start, "date_end": end})
     frame = pd.DataFrame.from_records(
         records, columns=[*TIMELINE_COLUMNS, "date_start", "date_end"]
@@ -259,15 +278,12 @@ def load_self_reported(path: Path | str | None = None) -> pd.DataFrame:
     check_rows(path, rows, _SELF_REPORTED_RULES, error=PublishedDataError)
     records = []
     for line, row in rows:
-
-        def fail(column: str | None, problem: str, line: int = line) -> None:
-            raise PublishedDataError(shown, line, column, problem)
-
-        if row["basis"] != "evidence_statement":
-            fail("basis", f"{row['basis']!r}: self-reported counts are evidence_statement")
         if row["source_id"].strip():
-            fail(
-                "source_id", "self-reported counts carry no source id (the evidence is the source)"
+            _fail(
+                shown,
+                line,
+                "source_id",
+                "self-reported counts carry no source id (the evidence is the source)",
             )
         row["value"] = float(row["value"])
         records.append(row)
