@@ -46,6 +46,7 @@ from analysis.tables import QUALIFIERS, TableError, display_path, read_rows
 __all__ = [
     "COLUMNS",
     "QUALIFIERS",
+    "RATE_RULE",
     "TABLES",
     "PublishedDataError",
     "figure",
@@ -62,6 +63,7 @@ __all__ = [
     "load_population",
     "load_runaways",
     "prefer_primary",
+    "rate_population",
     "stated_months",
     "read_table",
     "value",
@@ -460,3 +462,38 @@ def figures(*figure_ids: str) -> pd.DataFrame:
     out = pd.DataFrame(rows).reset_index(drop=True)
     out.attrs.update(sources=sorted(set(out["source_id"])), synthetic=False)
     return out
+
+
+#: The project's one rule for rates per 10,000 children, as written on every rate chart.
+RATE_RULE = (
+    "Rates per 10,000 children aged 0-17: the year to (or the day) 31 March Y over ONS's "
+    "mid-(Y-1) population estimate, as DfE does"
+)
+
+
+def rate_population(year: int) -> pd.Series | None:
+    """Return the child population that a rate for the year to (or at) 31 March ``year`` uses.
+
+    The project's one rate convention (:data:`RATE_RULE`) is DfE's: a count for the year to 31
+    March ``Y``, or a stock at 31 March ``Y``, is divided by ONS's estimate of children aged 0-17
+    in England at mid-``Y - 1`` (figure ``POP0017_<Y-1>``). Every rate per 10,000 children in the
+    project goes through this function.
+
+    Parameters
+    ----------
+    year : int
+        The calendar year in which the count's period ends (31 March).
+
+    Returns
+    -------
+    pandas.Series or None
+        The population figure (a row of :func:`load_all`), or None if that mid-year estimate is
+        not in ``data/published/`` (then there is no rate: it is never filled in).
+
+    Examples
+    --------
+    >>> rate_population(2013)["figure_id"], rate_population(2012) is None
+    ('POP0017_2012', True)
+    """
+    figure_id = f"POP0017_{int(year) - 1}"
+    return figure(figure_id) if figure_id in _index().index else None

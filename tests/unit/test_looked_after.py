@@ -50,7 +50,10 @@ def test_child_population_range() -> None:
 
 def test_looked_after_share() -> None:
     t = looked_after.looked_after_share((11_000_000, 12_000_000)).set_index("year")
-    assert t.loc[2012, "share"] == pytest.approx(67_050 / 11_403_970)  # 0.5880%
+    # DfE's rule: 31 March 2013 over mid-2012 (traced); 31 March 2012 needs mid-2011 (assumed).
+    assert t.loc[2013, "share"] == pytest.approx(68_110 / 11_403_970)  # 0.5972%
+    assert t.loc[2012, "share_low"] == pytest.approx(67_050 / 12_000_000)
+    assert t.loc[2012, "population_basis"].startswith("assumed")
     assert t.loc[2010, "share_low"] == pytest.approx(64_400 / 12_000_000)
     assert t.loc[2010, "share_high"] == pytest.approx(64_400 / 11_000_000)
     assert t.loc[2010, "population_basis"].startswith("assumed")
@@ -103,9 +106,13 @@ def test_ratio_sensitivity_grows_with_population() -> None:
 def test_known_ladder_per_10000() -> None:
     k = looked_after.known_ladder().set_index("figure_id")
     assert k.loc["REF2012", "unit"] == "referrals"
-    assert k.loc["REF2012", "per_10000"] == pytest.approx(605_100 / 11_403_970 * 1e4)  # 530.6
-    assert k.loc["CIN2012", "per_10000"] == pytest.approx(369_400 / 11_403_970 * 1e4)  # 323.9
-    assert k.loc["LAC2012", "per_10000"] == pytest.approx(67_050 / 11_403_970 * 1e4)  # 58.8
+    # DfE's rule: 31 March 2013 over mid-2012 (traced); 2012 rungs need mid-2011 (not traced).
+    assert k.loc["CPP2013", "per_10000"] == pytest.approx(43_100 / 11_403_970 * 1e4)  # 37.8
+    assert np.isnan(k.loc["REF2012", "per_10000"]) and np.isnan(k.loc["LAC2012", "per_10000"])
+    ranged = looked_after.known_ladder((11_000_000, 12_000_000)).set_index("figure_id")
+    assert ranged.loc["REF2012", "per_10000_low"] == pytest.approx(605_100 / 12_000_000 * 1e4)
+    assert ranged.loc["CIN2012", "per_10000_high"] == pytest.approx(369_400 / 11_000_000 * 1e4)
+    assert ranged.loc["CPP2013", "per_10000_low"] == ranged.loc["CPP2013", "per_10000_high"]
     assert k.loc["CPP2010", "value"] == 39_100 and k.loc["CPP2013", "value"] == 43_100
 
 

@@ -150,28 +150,33 @@ def child_population_range(
 
 
 def looked_after_share(population_range_2009_2011: tuple[float, float]) -> pd.DataFrame:
-    """Return looked-after children as a share of England's children, 2009-2013.
+    """Return looked-after children at 31 March as a share of England's children, 2009-2013.
 
-    2012 and 2013 use the ONS mid-year estimate of the same year (POP0017_2012/2013, current
-    vintage) as a point; 2009-2011 use the assumed population range, giving a range of shares.
+    The child population follows the project's one rate rule,
+    :func:`analysis.published.rate_population` (DfE's: 31 March ``Y`` over the ONS mid-``Y-1``
+    estimate). Where that estimate is traced (2013: mid-2012) the share is a point; where it is
+    not (2009-2012: mid-2008 to mid-2011) the assumed population range gives a range of shares.
     Each year uses the first-published looked-after count.
 
     Parameters
     ----------
     population_range_2009_2011 : (float, float)
-        Assumed (low, high) child population for 2009-2011.
+        Assumed (low, high) child population for the mid-years not traced (mid-2008 to
+        mid-2011).
 
     Returns
     -------
     pandas.DataFrame
-        Columns ``year, figure_id, looked_after, pop_low, pop_high, share, share_low,
-        share_high, population_basis, source_id``.
+        Columns ``year, figure_id, looked_after, population_year, pop_low, pop_high, share,
+        share_low, share_high, population_basis, source_id``.
 
     Examples
     --------
     >>> t = looked_after_share((11e6, 11.8e6)).set_index("year")
-    >>> round(float(t.loc[2012, "share"]) * 100, 3)  # 67050 / 11403970
-    0.588
+    >>> round(float(t.loc[2013, "share"]) * 100, 3)  # 68110 / 11403970 (mid-2012)
+    0.597
+    >>> t.loc[2012, "population_basis"]
+    'assumed range (mid-2011 not traced)'
     """
     lo, hi = population_range_2009_2011
     if not 0 < lo <= hi:
@@ -182,19 +187,19 @@ def looked_after_share(population_range_2009_2011: tuple[float, float]) -> pd.Da
     first = series[~series["revised"]]
     rows = []
     for r in first.itertuples():
-        pid = f"POP0017_{r.year}"
-        try:
-            pop = published.figure(pid)
-        except KeyError:
-            p_lo, p_hi, basis, psrc = lo, hi, "assumed range (not traced)", ""
+        pop = published.rate_population(int(r.year))
+        if pop is None:
+            p_lo, p_hi, psrc = lo, hi, ""
+            basis = f"assumed range (mid-{int(r.year) - 1} not traced)"
         else:
             p_lo = p_hi = float(pop["value"])
-            basis, psrc = f"{pid} (ONS current vintage)", pop["source_id"]
+            basis, psrc = f"{pop['figure_id']} (ONS current vintage)", pop["source_id"]
         rows.append(
             {
                 "year": int(r.year),
                 "figure_id": r.figure_id,
                 "looked_after": float(r.value),
+                "population_year": int(r.year) - 1,
                 "pop_low": p_lo,
                 "pop_high": p_hi,
                 "share": float(r.value) / ((p_lo + p_hi) / 2),
@@ -531,21 +536,27 @@ def ratio_sensitivity(
     return out
 
 
-def known_ladder(population_id: str = "POP0017_2012") -> pd.DataFrame:
+def known_ladder(population_range: tuple[float, float] | None = None) -> pd.DataFrame:
     """Return the "known to social services" ladder around 2012, from referral to care.
 
     Rungs: referrals in 2011-12 (REF2012, a count of *referrals*: a child can be referred more
     than once), children in need at 31 March 2012 (CIN2012), children on a protection plan at
     31 March 2010 and 2013 (CPP2010, CPP2013; 2011 and 2012 not traced) and children looked
-    after at 31 March 2012 (LAC2012). Each rung also per 10,000 children aged 0-17.
+    after at 31 March 2012 (LAC2012). Each rung also per 10,000 children aged 0-17 under the
+    project's one rate rule (:func:`analysis.published.rate_population`: 31 March ``Y`` over the
+    mid-``Y-1`` estimate). Where that estimate is not traced the rate is a range over
+    ``population_range`` if given (``per_10000_low``, ``per_10000_high``, midpoint in
+    ``per_10000``), else missing.
 
     Examples
     --------
-    >>> k = known_ladder()
-    >>> k["figure_id"].tolist()
+    >>> k = known_ladder().set_index("figure_id")
+    >>> k.index.tolist()
     ['REF2012', 'CIN2012', 'CPP2010', 'CPP2013', 'LAC2012']
-    >>> round(float(k["per_10000"].iloc[-1]), 1)  # 67050 / 11403970 * 1e4
-    58.8
+    >>> round(float(k.loc["CPP2013", "per_10000"]), 1)  # 43100 / 11403970 * 1e4 (mid-2012)
+    37.8
+    >>> bool(k["per_10000"].isna().sum() == 4)  # mid-2009 and mid-2011 not traced
+    True
     """
     rungs = [
         ("REF2012", "referred to children's social care (in the year)"),
@@ -554,21 +565,35 @@ def known_ladder(population_id: str = "POP0017_2012") -> pd.DataFrame:
         ("CPP2013", "child protection plan (at 31 March)"),
         ("LAC2012", "looked after (at 31 March)"),
     ]
-    pop = published.figure(population_id)
     rows = []
     for fid, level in rungs:
         f = published.figure(fid)
+        year = pd.Timestamp(f["period_end"]).year
+        pop = published.rate_population(year)
+        value = float(f["value"])
+        if pop is not None:
+            low = high = value / float(pop["value"]) * 1e4
+            basis, psrc = f"{pop['figure_id']} (mid-{year - 1})", pop["source_id"]
+        elif population_range is not None:
+            low, high = value / population_range[1] * 1e4, value / population_range[0] * 1e4
+            basis, psrc = f"assumed range (mid-{year - 1} not traced)", ""
+        else:
+            low = high = float("nan")
+            basis, psrc = f"mid-{year - 1} not traced: no rate", ""
         rows.append(
             {
                 "figure_id": fid,
                 "level": level,
-                "value": float(f["value"]),
+                "value": value,
                 "unit": f["unit"],
                 "period": f["period"],
-                "per_10000": float(f["value"]) / float(pop["value"]) * 1e4,
-                "per_unit": f"{f['unit']} per 10,000 children aged 0-17 ({population_id})",
+                "per_10000": (low + high) / 2,
+                "per_10000_low": low,
+                "per_10000_high": high,
+                "population_basis": basis,
+                "per_unit": f"{f['unit']} per 10,000 children aged 0-17",
                 "note": str(f["note"]) if isinstance(f["note"], str) else "",
-                "source_id": f"{f['source_id']};{pop['source_id']}",
+                "source_id": ";".join(s for s in (f["source_id"], psrc) if s),
             }
         )
     return sourced_frame(rows)

@@ -10,7 +10,8 @@ line across a change, and marks each change with a dashed vertical line labelled
 caller facets by unit or declares that two unit names denote the same kind of record.
 
 The helpers :func:`select`, :func:`child_population` and :func:`rate_per` build yearly series and
-rates per 10,000 children the way DfE does (a year to 31 March over the previous mid-year
+rates per 10,000 children under the project's one rate rule,
+:func:`analysis.published.rate_population` (DfE's: a year to 31 March over the previous mid-year
 population estimate). :func:`data_systems` loads the table of data systems the 2012 evidence asked
 for. Nothing happens on import.
 """
@@ -167,14 +168,16 @@ def rate_per(
     counts: pd.DataFrame,
     *,
     per: float = 10_000,
-    lag: int = 1,
+    lag: int | None = None,
     population: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Add the rate per ``per`` children, dividing by the mid-year population ``lag`` years back.
+    """Add the rate per ``per`` children under the project's one rate rule.
 
-    DfE divides a count for the year to 31 March (or at 31 March) of year ``Y`` by the ONS
-    mid-year estimate for ``Y - 1`` (``lag=1``). Years whose population is not in the published
-    tables get ``NaN`` and ``population_traced = False``: they are not filled in.
+    The rule (:data:`analysis.published.RATE_RULE`, applied by
+    :func:`analysis.published.rate_population`) is DfE's: a count for the year to 31 March (or at
+    31 March) of year ``Y`` over the ONS mid-year estimate for ``Y - 1``. Years whose population
+    is not in the published tables get ``NaN`` and ``population_traced = False``: they are not
+    filled in.
 
     Parameters
     ----------
@@ -182,10 +185,11 @@ def rate_per(
         Rows with ``year``, ``value`` and ``figure_id`` (as from :func:`select`).
     per : float
         Rate base.
-    lag : int
-        Years between the count's year and the mid-year estimate used.
+    lag : int, optional
+        Kept for callers that state the rule; it must be 1 (the rule's lag).
     population : pandas.DataFrame, optional
-        Defaults to :func:`child_population`.
+        Another population table with ``mid_year, population, figure_id, source_id`` columns
+        (tests); by default the rule's own lookup.
 
     Returns
     -------
@@ -200,19 +204,38 @@ def rate_per(
     >>> int(row["population_year"]), round(float(row["rate"]), 3)
     (2024, 10.178)
     """
-    pop = child_population() if population is None else population
-    lookup = pop.set_index("mid_year")
+    if lag is not None and lag != 1:
+        raise ValueError(
+            f"lag={lag}: the project uses one rate rule ({published.RATE_RULE}); lag must be 1"
+        )
     out = counts.copy()
-    out["population_year"] = out["year"] - lag
-    out["population"] = out["population_year"].map(lookup["population"]).astype("float64")
-    out["population_id"] = out["population_year"].map(lookup["figure_id"])
+    rows = []
+    for year in out["year"]:
+        if population is None:
+            pop = published.rate_population(int(year))
+        else:
+            match = population[population["mid_year"] == int(year) - 1]
+            pop = None if match.empty else match.iloc[0]
+        rows.append(
+            (int(year) - 1, np.nan, None, None)
+            if pop is None
+            else (
+                int(year) - 1,
+                float(pop["population"] if "population" in pop else pop["value"]),
+                pop["figure_id"],
+                pop["source_id"],
+            )
+        )
+    out["population_year"] = [r[0] for r in rows]
+    out["population"] = pd.Series([r[1] for r in rows], index=out.index, dtype="float64")
+    out["population_id"] = [r[2] for r in rows]
     out["population_traced"] = out["population"].notna()
     out["rate"] = out["value"] / out["population"] * per
-    used = out.loc[out["population_traced"], "population_year"]
-    pop_sources = set(lookup.loc[used.unique(), "source_id"]) if len(used) else set()
+    pop_sources = {r[3] for r in rows if r[3]}
     out.attrs = dict(counts.attrs)
     out.attrs["sources"] = sorted(set(counts.attrs.get("sources", [])) | pop_sources)
     out.attrs["rate_base"] = per
+    out.attrs["rate_rule"] = published.RATE_RULE
     return out
 
 
