@@ -318,12 +318,14 @@ def draw_range(
     open_low: bool = False,
     open_high: bool = False,
     zorder: float = 2,
+    cap_color: str | None = None,
 ) -> None:
     """Draw a range (bounds, a span a claim's wording allows, a deterministic range) as a range.
 
     A thick translucent band between ``low`` and ``high`` with a thin line at each closed end, at
     ``position`` on the other axis. Open ends (a "more than" or "less than" with no second bound)
-    get an arrowhead instead of an end line. Never a bar: a range has no base at zero.
+    get an arrowhead instead of an end line (in ``cap_color`` if given, e.g. for a pale fill
+    colour). Never a bar: a range has no base at zero.
     """
     xs, ys = ([low, high], [position, position]) if horizontal else ([position] * 2, [low, high])
     ax.plot(
@@ -346,7 +348,7 @@ def draw_range(
             [x],
             [y],
             marker=arrow if is_open else cap,
-            color=color,
+            color=cap_color or color,
             ms=width * 1.1,
             mew=1.4,
             ls="none",
@@ -754,6 +756,17 @@ def _finish(
         fig.set_layout_engine("constrained")
         engine = fig.get_layout_engine()
     engine.set(rect=(0.0, bottom / height_in, 1.0, max(top - bottom, 0.5) / height_in))
+
+
+def _settle(fig: Figure, rounds: int = 4) -> None:
+    """Draw until constrained layout stops moving the axes, so the check sees the saved layout."""
+    before = None
+    for _ in range(rounds):
+        fig.canvas.draw()
+        now = [tuple(np.round(ax.get_position().bounds, 6)) for ax in fig.axes]
+        if now == before:
+            return
+        before = now
 
 
 # --------------------------------------------------------------------------------------------
@@ -1224,6 +1237,7 @@ def save_figure(
     footer = [*assumptions, source_text] if footnote else []
     _finish(fig, title=title, synthetic=synthetic, footer=footer)
     fig._analysis_finished_title = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""  # type: ignore[attr-defined]
+    _settle(fig)
     if check:
         problems = check_figure(fig, name=name, title=title, synthetic=synthetic)
         if problems:
