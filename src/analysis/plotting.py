@@ -947,7 +947,6 @@ def _shrink(box: Any, px: float) -> Any:
 def _marks_in_box(ax: Axes, box: Any) -> str | None:
     """Describe the first line, marker or bar of ``ax`` that enters ``box`` (display pixels)."""
     from matplotlib.collections import PathCollection
-    from matplotlib.patches import Rectangle
 
     for line in ax.lines:
         if not line.get_visible():
@@ -981,15 +980,15 @@ def _marks_in_box(ax: Axes, box: Any) -> str | None:
             grown = _shrink(box, -r)
             if any(grown.contains(x, y) for x, y in offsets if np.isfinite([x, y]).all()):
                 return "a point"
-    for patch in ax.patches:
-        if (
-            isinstance(patch, Rectangle)
-            and patch.get_visible()
-            and patch.get_width()
-            and patch.get_height()
-        ):
-            if patch.get_window_extent().overlaps(box):
-                return "a bar"
+    from matplotlib.container import BarContainer
+
+    for container in ax.containers:
+        if not isinstance(container, BarContainer):
+            continue
+        for patch in container.patches:
+            if patch.get_visible() and patch.get_width() and patch.get_height():
+                if patch.get_window_extent().overlaps(box):
+                    return "a bar"
     return None
 
 
