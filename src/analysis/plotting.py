@@ -72,6 +72,7 @@ __all__ = [
     "MEANINGS",
     "MIN_FONT_SIZE",
     "PALETTE",
+    "SIGNIFICANCE_SCALE",
     "SIZES",
     "SYNTHETIC_LABEL",
     "VERDICT_COLORS",
@@ -172,6 +173,10 @@ VERDICT_LABELS: dict[str, str] = {
     "not_traced": "not traced (no source found)",
     "contradicted": "contradicted",
 }
+#: Funnel significance on an ordered diverging scale, highest first (orange-purple, colour-blind
+#: safe): high at the widest level, high, not significant, low, low at the widest level. Used only
+#: on significance maps, where orange (the flagged colour) means flagged high.
+SIGNIFICANCE_SCALE: tuple[str, ...] = ("#E66101", "#FDB863", "#EEEEEE", "#B2ABD2", "#5E3C99")
 #: Colour of the synthetic-data banner and watermark (a dark shade of ``COLORS["synthetic"]``).
 _SYNTHETIC_MARK = "#7B2869"
 
@@ -438,6 +443,10 @@ def _renderer(fig: Figure) -> Any:
     return fig._get_renderer()  # type: ignore[attr-defined]  # pragma: no cover
 
 
+_GID_AUTO = "auto-label"
+_DIRECTIONS = ((1, 1), (1, 0), (1, -1), (0, 1), (0, -1), (-1, 1), (-1, 0), (-1, -1))
+
+
 def annotate_points(
     ax: Axes,
     x: Sequence[float],
@@ -448,49 +457,66 @@ def annotate_points(
     color: str = "#222222",
     offset: float = 4.0,
 ) -> list[Text]:
-    """Label points without letting two labels overlap (greedy placement in eight directions).
+    """Label points without letting labels overlap each other or the data (greedy, 8 directions).
 
     Each label is tried to the upper right, right, lower right, above, below, upper left, left
     and lower left of its point (``offset`` points away); the first position that overlaps no
-    label already placed and stays inside the axes is kept, else the least-overlapping one.
+    label already placed, no line or marker, and stays inside the axes is kept, else the one
+    that overlaps least. :func:`save_figure` places the labels again once the figure's layout is
+    final, so they fit the saved chart.
     """
-    fig = ax.figure
-    renderer = _renderer(fig)
-    placed: list[Any] = []
-    texts: list[Text] = []
-    directions = [(1, 1), (1, 0), (1, -1), (0, 1), (0, -1), (-1, 1), (-1, 0), (-1, -1)]
-    ax_box = ax.get_window_extent(renderer)
+    texts = []
     for xi, yi, lab in zip(x, y, labels, strict=True):
+        t = ax.annotate(
+            str(lab),
+            (xi, yi),
+            xytext=(offset, offset),
+            textcoords="offset points",
+            fontsize=fontsize,
+            color=color,
+            zorder=6,
+            gid=_GID_AUTO,
+        )
+        t.set_in_layout(False)
+        t._analysis_offset = offset  # type: ignore[attr-defined]
+        texts.append(t)
+    _place_labels(ax)
+    return texts
+
+
+def _place_labels(ax: Axes) -> None:
+    """(Re)place the axes' automatic labels greedily against the current layout."""
+    texts = [t for t in ax.texts if t.get_gid() == _GID_AUTO]
+    if not texts:
+        return
+    fig = ax.figure
+    fig.canvas.draw()
+    renderer = _renderer(fig)
+    ax_box = ax.get_window_extent(renderer)
+    others = [t.get_window_extent(renderer) for t in ax.texts if t.get_gid() != _GID_AUTO]
+    placed: list[Any] = []
+    for t in texts:
+        offset = getattr(t, "_analysis_offset", 4.0)
         best, best_cost = None, math.inf
-        for dx, dy in directions:
-            ha = "left" if dx > 0 else ("right" if dx < 0 else "center")
-            va = "bottom" if dy > 0 else ("top" if dy < 0 else "center")
-            t = ax.annotate(
-                str(lab),
-                (xi, yi),
-                xytext=(dx * offset, dy * offset),
-                textcoords="offset points",
-                ha=ha,
-                va=va,
-                fontsize=fontsize,
-                color=color,
-                zorder=6,
-            )
+        for dx, dy in [(dx * k, dy * k) for k in (1, 2.5) for dx, dy in _DIRECTIONS]:
+            t.xyann = (dx * offset, dy * offset)
+            t.set_ha("left" if dx > 0 else ("right" if dx < 0 else "center"))
+            t.set_va("bottom" if dy > 0 else ("top" if dy < 0 else "center"))
             box = t.get_window_extent(renderer)
-            cost = sum(_overlap_area(box, p) for p in placed)
+            cost = sum(_overlap_area(box, p) for p in placed + others)
+            if _marks_in_box(ax, _shrink(box, 1.0)):
+                cost += box.width * box.height
             if not _inside(box, ax_box):
                 cost += box.width * box.height * 4
             if cost < best_cost:
-                if best is not None:
-                    best.remove()
-                best, best_cost, best_box = t, cost, box
-            else:
-                t.remove()
+                best, best_cost = (dx, dy), cost
             if cost == 0:
                 break
-        placed.append(best_box)
-        texts.append(best)
-    return texts
+        dx, dy = best
+        t.xyann = (dx * offset, dy * offset)
+        t.set_ha("left" if dx > 0 else ("right" if dx < 0 else "center"))
+        t.set_va("bottom" if dy > 0 else ("top" if dy < 0 else "center"))
+        placed.append(t.get_window_extent(renderer))
 
 
 def _overlap_area(a: Any, b: Any) -> float:
@@ -1237,6 +1263,8 @@ def save_figure(
     _finish(fig, title=title, synthetic=synthetic, footer=footer)
     fig._analysis_finished_title = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""  # type: ignore[attr-defined]
     _settle(fig)
+    for ax in fig.axes:
+        _place_labels(ax)
     if check:
         problems = check_figure(fig, name=name, title=title, synthetic=synthetic)
         if problems:
@@ -1491,6 +1519,7 @@ def funnel_plot(
     label_outliers: bool = True,
     legend: bool = True,
     note: bool = True,
+    log_x: bool = False,
 ) -> Axes:
     """Draw a funnel plot from :func:`analysis.stats.proportion_funnel`, ``rate_funnel`` or
     ``ratio_funnel``.
@@ -1523,6 +1552,8 @@ def funnel_plot(
         ``COLORS["synthetic"]`` for synthetic ones.
     label_outliers, legend, note : bool
         Label the points outside the widest limits; draw the axes legend; draw the method note.
+    log_x : bool
+        Put the denominator on a log axis (before the labels are placed).
 
     Returns
     -------
@@ -1591,12 +1622,14 @@ def funnel_plot(
             zorder=4,
             label=f"Outside {stats.level_text(widest)} limits",
         )
+    xlabels = {"proportion": "Denominator (n)", "ratio": "Expected count"}
+    ax.set_xlabel(xlabels.get(kind, "Population"))
+    if log_x:
+        log_axis(ax, "x")
     if label_outliers and outside.any():
         names = funnel_df[label_col] if label_col is not None else funnel_df.index.to_series()
         annotate_points(ax, x[outside], y[outside], [str(n) for n in names.to_numpy()[outside]])
 
-    xlabels = {"proportion": "Denominator (n)", "ratio": "Expected count"}
-    ax.set_xlabel(xlabels.get(kind, "Population"))
     if kind == "proportion":
         ax.set_ylabel("Percentage" if shown_per == 100 else "Proportion")
     elif kind == "ratio":

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import disclosure, paths, returns, stats
+from analysis import disclosure, paths, plotting, returns, stats
 
 __all__ = [
     "HOTSPOT_LEVEL",
@@ -70,7 +70,9 @@ __all__ = [
     "load_parameters",
     "looked_after_rate_ratio",
     "model_check_table",
-    "plot_tile_map",
+    "SIGNIFICANCE_COLORS",
+    "hex_grid",
+    "plot_hex_map",
     "rate_per",
     "suppress_area_counts",
     "tile_grid",
@@ -686,13 +688,37 @@ def tile_grid(codes: Sequence[str], ncols: int = 13) -> pd.DataFrame:
     return pd.DataFrame({"area_code": ordered, "row": pos // ncols, "col": pos % ncols})
 
 
-_SIGNIFICANCE_COLOURS = dict(
-    zip(SIGNIFICANCE_ORDER, ("#B2182B", "#EF8A62", "#E8E8E8", "#67A9CF", "#2166AC"), strict=True)
+def hex_grid(codes: Sequence[str], ncols: int = 13) -> pd.DataFrame:
+    """Place areas on a hex grid in code order, in HexJSON ``odd-r`` coordinates.
+
+    Rows run from the top (highest ``r``, as HexJSON rows grow upwards) and left to right, odd
+    rows shifted right by half a hexagon (:func:`analysis.plotting.hex_map`). Synthetic areas have
+    no geography, so the layout is arbitrary: neighbours on the grid are neighbours in code order,
+    not on the ground. Real areas use their own hex positions instead.
+
+    Examples
+    --------
+    >>> hex_grid(["B", "A", "C", "D"], ncols=3)
+      area_code  q  r
+    0         A  0  1
+    1         B  1  1
+    2         C  2  1
+    3         D  0  0
+    """
+    grid = tile_grid(codes, ncols)
+    nrows = int(grid["row"].max()) + 1
+    return pd.DataFrame(
+        {"area_code": grid["area_code"], "q": grid["col"], "r": nrows - 1 - grid["row"]}
+    )
+
+
+#: Funnel significance on an ordered diverging scale (orange = flagged high, purple = low).
+SIGNIFICANCE_COLORS: dict[str, str] = dict(
+    zip(SIGNIFICANCE_ORDER, plotting.SIGNIFICANCE_SCALE, strict=True)
 )
-_STRICTEST = {stats.significance_label(d, max(FUNNEL_LEVELS)) for d in ("high", "low")}
 
 
-def plot_tile_map(
+def plot_hex_map(
     ax: Any,
     grid: pd.DataFrame,
     significance: pd.Series,
@@ -700,69 +726,51 @@ def plot_tile_map(
     outline: Iterable[str] = (),
     outline_label: str = "planted hotspot",
 ) -> Any:
-    """Draw a tile-grid map: one square per area coloured by funnel significance.
+    """Draw a hex map of areas coloured by funnel significance (:func:`analysis.plotting.hex_map`).
 
     Parameters
     ----------
     ax : matplotlib Axes
     grid : pandas.DataFrame
-        From :func:`tile_grid`.
+        ``area_code, q, r`` (from :func:`hex_grid`, or real HexJSON positions).
     significance : pandas.Series
         Significance label per area code (:data:`SIGNIFICANCE_ORDER`).
     ratio : pandas.Series, optional
         A number per area printed under its code (e.g. the standardised ratio).
     outline : iterable of str
-        Areas drawn with a thick black outline.
+        Areas drawn with a black ring inside their hexagon.
+
+    Returns
+    -------
+    list of legend handles (colours, then the outline)
     """
-    from matplotlib.patches import Patch, Rectangle
+    from matplotlib.patches import Patch, RegularPolygon
 
     outlined = set(outline)
-    nrows = int(grid["row"].max()) + 1
-    ncols = int(grid["col"].max()) + 1
-    for r in grid.itertuples():
-        sig = significance.get(r.area_code, "not significant")
-        colour = _SIGNIFICANCE_COLOURS.get(sig, "#FFFFFF")
-        y = nrows - 1 - r.row
-        ax.add_patch(Rectangle((r.col, y), 0.94, 0.94, facecolor=colour, edgecolor="white", lw=0.5))
-        if r.area_code in outlined:
-            ax.add_patch(
-                Rectangle(
-                    (r.col + 0.03, y + 0.03),
-                    0.88,
-                    0.88,
-                    fill=False,
-                    edgecolor="black",
-                    lw=2.0,
-                    zorder=3,
-                )
-            )
-        dark = sig in _STRICTEST
-        text = r.area_code.removeprefix("SYN")
-        if ratio is not None and r.area_code in ratio.index:
-            text += f"\n{ratio[r.area_code]:.2f}"
-        ax.text(
-            r.col + 0.47,
-            y + 0.47,
-            text,
-            ha="center",
-            va="center",
-            fontsize=6.2,
-            color="white" if dark else "#222222",
-            zorder=4,
-        )
-    ax.set_xlim(-0.1, ncols + 0.05)
-    ax.set_ylim(-0.1, nrows + 0.05)
-    ax.set_aspect("equal")
-    ax.axis("off")
-    handles = [Patch(facecolor=_SIGNIFICANCE_COLOURS[s], label=s) for s in SIGNIFICANCE_ORDER]
-    handles.append(Patch(facecolor="white", edgecolor="black", lw=2.0, label=outline_label))
-    ax.legend(
-        handles=handles, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False
+    sig = grid["area_code"].map(significance).fillna("not significant")
+    frame = grid.assign(
+        color=sig.map(SIGNIFICANCE_COLORS).fillna("#FFFFFF"),
+        label=[
+            c.removeprefix("SYN")
+            + (f"\n{ratio[c]:.2f}" if ratio is not None and c in ratio.index else "")
+            for c in grid["area_code"]
+        ],
     )
-    return ax
-
-
-# --------------------------------------------------------------------------- disclosure
+    dark = set(SIGNIFICANCE_ORDER[:1] + SIGNIFICANCE_ORDER[-1:])
+    plotting.hex_map(
+        ax,
+        frame,
+        label="label",
+        outline=grid["area_code"].isin(outlined).tolist(),
+        text_color=["white" if s in dark else "#222222" for s in sig],
+    )
+    handles = [Patch(facecolor=SIGNIFICANCE_COLORS[s], label=s) for s in SIGNIFICANCE_ORDER]
+    handles.append(
+        RegularPolygon(
+            (0, 0), 6, radius=1, fill=False, edgecolor="black", lw=1.6, label=outline_label
+        )
+    )
+    return handles
 
 
 def suppress_area_counts(
