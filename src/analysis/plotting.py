@@ -795,6 +795,29 @@ def _settle(fig: Figure, rounds: int = 4) -> None:
         before = now
 
 
+def _fit_axis_labels(fig: Figure) -> bool:
+    """Wrap any axis label longer than its axes onto more lines; return whether one changed."""
+    renderer = _renderer(fig)
+    changed = False
+    for ax in fig.axes:
+        if not ax.axison:
+            continue
+        box = ax.get_window_extent(renderer)
+        for label, room in ((ax.xaxis.label, box.width), (ax.yaxis.label, box.height)):
+            text = label.get_text()
+            if not text:
+                continue
+            extent = label.get_window_extent(renderer)
+            length = extent.width if label is ax.xaxis.label else extent.height
+            if length > room * 1.02:
+                size = float(label.get_fontsize())
+                wrapped = _wrap(renderer, " ".join(text.split()), room * 0.98, size)
+                if wrapped != text:
+                    label.set_text(wrapped)
+                    changed = True
+    return changed
+
+
 # --------------------------------------------------------------------------------------------
 # The figure check
 # --------------------------------------------------------------------------------------------
@@ -1263,6 +1286,8 @@ def save_figure(
     _finish(fig, title=title, synthetic=synthetic, footer=footer)
     fig._analysis_finished_title = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""  # type: ignore[attr-defined]
     _settle(fig)
+    if _fit_axis_labels(fig):
+        _settle(fig)
     for ax in fig.axes:
         _place_labels(ax)
     if check:

@@ -376,7 +376,7 @@ def runs(
 # --------------------------------------------------------------------------- drawing
 
 
-def _mark_break(ax: Axes, brk: Break, *, label: bool = True, fontsize: float = 7.0) -> None:
+def _mark_break(ax: Axes, brk: Break, *, label: bool = True, fontsize: float = 8.0) -> None:
     drawn: list[Any] = ax.__dict__.setdefault("_analysis_breaks", [])
     if brk.x in drawn:
         return
