@@ -30,11 +30,11 @@ which writes, side by side:
 
 **The figure check.** :func:`save_figure` lays out the header and footer, draws the figure and runs
 :func:`check_figure` on the figure object before writing anything: every text inside the canvas, no
-two texts overlapping, no text under 8 pt, the width one of the two sizes, the synthetic mark
-present exactly when the data are synthetic, the chart's title equal to the JSON title, no internal
-ids (source ids, figure ids, field names) in any text, log axes labelled as such and bars based at
-zero. A violation raises :class:`FigureCheckError` naming the figure and the artist, which fails
-the notebook and so the build.
+two texts overlapping, no label on the data and no legend over it, no text under 8 pt, the width
+one of the two sizes, the synthetic mark present exactly when the data are synthetic, the chart's
+title equal to the JSON title, no internal ids (source ids, figure ids, field names) in any text,
+log axes labelled as such and bars based at zero. A violation raises :class:`FigureCheckError`
+naming the figure and the artist, which fails the notebook and so the build.
 
 Tables go through :func:`save_table` (CSV, Markdown and JSON).
 """
@@ -1048,11 +1048,13 @@ def check_figure(fig: Figure, *, name: str, title: str, synthetic: bool) -> list
     text actually drawn.
 
     Rules: every text lies inside the canvas; no two texts overlap (the diagonal synthetic
-    watermark excepted); no text is smaller than :data:`MIN_FONT_SIZE`; the width is
+    watermark excepted); no label placed on an axes (``ax.text``, ``ax.annotate``) sits on a
+    line, marker or bar of that axes (give a deliberate label on a bar ``gid="over-data"``), and
+    no axes legend covers one; no text is smaller than :data:`MIN_FONT_SIZE`; the width is
     :data:`FULL_WIDTH` or :data:`COLUMN_WIDTH`; a synthetic figure carries the mark and a
     published-data one does not; the chart's title equals ``title``; no text holds a source id,
     a figure id or a field name; a log axis says "log" in its label; bars start at zero on a
-    linear axis.
+    linear axis and never sit on a log axis.
 
     Parameters
     ----------
