@@ -56,7 +56,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import paths, sources
-from analysis.published import PublishedDataError, display_path
+from analysis.tables import TableError, display_path
 
 __all__ = [
     "BOUNDARY_CHANGES",
@@ -114,7 +114,7 @@ YEAR_CONVENTIONS: dict[str, int] = {
 _LONDON_PARTS = {"inner london": "E13000001", "outer london": "E13000002"}
 
 
-class AreaDataError(PublishedDataError):
+class AreaDataError(TableError):
     """A downloaded geography file or a reference table breaks its expected layout."""
 
 
@@ -626,13 +626,10 @@ def _build(inputs: tuple[tuple[str, str, str], ...], facts_sha: str) -> pd.DataF
 
 
 def _source_ids(names: Iterable[str]) -> list[str]:
-    """The provenance ids of downloads (the download registry's ``source_id``), where known."""
-    registry = paths.DATA_PUBLISHED / "downloads.csv"
-    if not registry.exists():
-        return []
-    with registry.open(newline="", encoding="utf-8") as handle:
-        ids = {row["name"]: row["source_id"] for row in csv.DictReader(handle)}
-    return sorted({ids[n] for n in names if n in ids})
+    """The provenance ids of downloads (the download registry's ``source_id``)."""
+    from analysis import external
+
+    return sorted({external.record(n).source_id for n in names})
 
 
 def _copy(frame: pd.DataFrame) -> pd.DataFrame:
@@ -724,21 +721,39 @@ def reporting_year(year: int, convention: str) -> int:
         ) from None
 
 
-def register_codes(spec: str = "england", files: Mapping[str, Path | str] | None = None):
-    """The codes of England's authorities for ``--register england`` or ``england:YYYY``.
+def register_codes(
+    spec: str = "england", files: Mapping[str, Path | str] | None = None
+) -> frozenset[str]:
+    """The codes of England's authorities, for ``ingest --register england`` or ``england:YYYY``.
 
-    ``england`` gives the authorities of the latest reporting year; ``england:2019`` those in
-    use in the year to 31 March 2019.
+    ``england`` gives every code in use in any year the files cover (a return for 2012-13 from
+    Cumbria is valid); ``england:2025`` only those in use in the year to 31 March 2025.
 
     Returns
     -------
     frozenset of str
+
+    Raises
+    ------
+    ValueError
+        For another spec, or a year the files do not cover.
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> fakes = fake_files(paths.PROJECT_ROOT / "tests/fixtures/external_fakes")
+    >>> sorted(register_codes("england:2020", fakes))
+    ['F06000003', 'F08000001', 'F09000001', 'F10000001']
+    >>> len(register_codes("england", fakes))
+    10
     """
     match = re.fullmatch(r"england(?::(\d{4}))?", spec.strip().casefold())
     if not match:
         raise ValueError(f"not a register name: {spec!r} (use 'england' or 'england:YYYY')")
     reg = register(files)
-    year = int(match.group(1)) if match.group(1) else reg.attrs["years"][-1]
+    if not match.group(1):
+        return frozenset(reg.index[reg["years"].map(bool)])
+    year = int(match.group(1))
     if year not in reg.attrs["years"]:
         raise ValueError(
             f"no authorities for {year}: the files cover {reg.attrs['years'][0]} to "

@@ -67,8 +67,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import areas, paths, sources
-from analysis.published import PublishedDataError, display_path
+from analysis import areas, external, paths, sources
+from analysis.tables import TableError, display_path
 
 __all__ = [
     "COLUMNS",
@@ -80,6 +80,7 @@ __all__ = [
     "STATUSES",
     "LocalDataError",
     "Measure",
+    "DATA_DICTIONARY",
     "data_dictionary_markdown",
     "describe",
     "load_assessment_factors",
@@ -95,6 +96,7 @@ __all__ = [
     "load_referrals",
     "parse_value",
     "read_metadata",
+    "update_data_dictionary",
 ]
 
 COLUMNS: tuple[str, ...] = (
@@ -151,7 +153,7 @@ SFR_MARKERS: dict[str, str] = {
 _NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 
-class LocalDataError(PublishedDataError):
+class LocalDataError(TableError):
     """A downloaded local table breaks its format; the message names file, line and column."""
 
 
@@ -566,9 +568,9 @@ _m(
 )
 MEASURES["cla_net_gain"] = Measure(
     "cla_net_gain",
-    "children placed into the authority by others minus children it placed outside (can be "
-    "negative)",
-    "children",
+    "the release's net gain of looked-after children placed into the authority by others less "
+    "those it placed outside (a balance: England's row is not the sum of the authorities')",
+    "children (net balance)",
     _AT,
     "cla_2012; cla_2013; cla_2014; cla_2015",
     signed=True,
@@ -776,32 +778,13 @@ def describe(measure: str) -> Measure:
 
 
 def _fetch(name: str) -> Path:
-    from analysis import external
-
     return Path(external.fetch(name))
 
 
-@lru_cache(maxsize=1)
-def _downloads() -> dict[str, dict[str, str]]:
-    registry = paths.DATA_PUBLISHED / "downloads.csv"
-    if not registry.exists():
-        raise KeyError(f"no download registry at {display_path(registry)}")
-    with registry.open(newline="", encoding="utf-8") as handle:
-        return {row["name"]: row for row in csv.DictReader(handle)}
-
-
 def _provenance(name: str) -> tuple[str, str, str]:
-    """(source id, release, vintage) of a download, from the registries."""
-    try:
-        row = _downloads()[name]
-    except KeyError:
-        raise KeyError(f"{name!r} is not in the download registry (downloads.csv)") from None
-    source_id = row["source_id"]
-    try:
-        vintage = sources.get(source_id).date_published
-    except KeyError:
-        vintage = ""
-    return source_id, row["description"], vintage
+    """(source id, release, vintage) of a download: its registry row and provenance record."""
+    row = external.record(name)
+    return row.source_id, row.description, sources.get(row.source_id).date_published
 
 
 def _decode(path: Path) -> str:
@@ -1717,19 +1700,43 @@ def _concat(frames: Sequence[pd.DataFrame], table: str) -> pd.DataFrame:
 # --------------------------------------------------------------------------- data dictionary
 
 
+DATA_DICTIONARY: Path = paths.PROJECT_ROOT / "docs" / "data_dictionary.md"
+_MARKERS = ("<!-- measures:start -->", "<!-- measures:end -->")
+
+
 def data_dictionary_markdown() -> str:
     """The measure tables of ``docs/data_dictionary.md``, generated from :data:`MEASURES`.
 
-    A test keeps the committed document in step with this text.
+    A table of the downloads (registry name, publication, provenance id), then one row per
+    measure: what it counts, its unit, its year convention and the downloads that give it.
+    ``tests/unit/test_local.py`` keeps the committed document in step with this text; after
+    changing a measure run :func:`update_data_dictionary`.
     """
-    by_table: dict[str, list[Measure]] = {}
-    for m in MEASURES.values():
-        by_table.setdefault(m.table, []).append(m)
-    lines = []
-    for table in sorted(by_table):
-        lines += [f"### {table}", "", "| measure | counts | unit | year |", "|---|---|---|---|"]
-        for m in sorted(by_table[table], key=lambda m: m.id):
-            sign = " (may be negative)" if m.signed else ""
-            lines.append(f"| `{m.id}` | {m.counts}{sign} | {m.unit} | {m.year_convention} |")
-        lines.append("")
-    return "\n".join(lines)
+    names = sorted({n for m in MEASURES.values() for n in m.table.split("; ")})
+    lines = ["### Downloads", "", "| download | publication | provenance |", "|---|---|---|"]
+    for name in names:
+        row = external.record(name)
+        lines.append(f"| `{name}` | {row.description} | `{row.source_id}` |")
+    lines += [
+        "",
+        "### Measures",
+        "",
+        "| measure | counts | unit | year | downloads |",
+        "|---|---|---|---|---|",
+    ]
+    for m in sorted(MEASURES.values(), key=lambda m: m.id):
+        where = ", ".join(f"`{n}`" for n in m.table.split("; "))
+        lines.append(f"| `{m.id}` | {m.counts} | {m.unit} | {m.year_convention} | {where} |")
+    return "\n".join(lines) + "\n"
+
+
+def update_data_dictionary(path: Path | str = DATA_DICTIONARY) -> bool:
+    """Rewrite the generated part of the data dictionary; return True if it changed."""
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    head, rest = text.split(_MARKERS[0], 1)
+    _, tail = rest.split(_MARKERS[1], 1)
+    new = f"{head}{_MARKERS[0]}\n{data_dictionary_markdown()}{_MARKERS[1]}{tail}"
+    if new != text:
+        path.write_text(new, encoding="utf-8")
+    return new != text
