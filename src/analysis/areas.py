@@ -656,7 +656,8 @@ def register(files: Mapping[str, Path | str] | None = None) -> pd.DataFrame:
     pandas.DataFrame
         Indexed by ``area_code``; columns ``area_code``, ``la_number`` (DfE's 3-digit number),
         ``area_name``, ``region``, ``region_code``, ``first_year`` and ``last_year`` and ``years``
-        (reporting years, to 31 March, in which the code is in use in the yearly files),
+        (reporting years, to 31 March, in which the code is in use in the yearly files: 2012
+        from SFR 20/2012, which has no row for the Isles of Scilly, then table B1),
         ``current`` (in use in the latest year), ``predecessors`` and ``successors`` (tuples of
         codes), ``statistical_neighbours`` (ten codes, nearest first, for current authorities)
         and ``neighbour_closeness`` (DfE's bands), ``police_force_area`` and its code, and
