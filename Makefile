@@ -39,8 +39,8 @@ checksums: $(READY) ## Refresh data/published/MANIFEST.csv after editing publish
 	$(PY) -m analysis sources --update-checksums
 
 bench: $(READY) ## Print the benchmark figures beside their targets (data generation, ingest, build speed)
-	$(PY) -m analysis.bench
-	$(PY) -m analysis.bench_pipeline
+	$(PY) -m analysis.pipeline.bench
+	$(PY) -m analysis.pipeline.bench_pipeline
 
 report: $(READY) ## Build the static HTML report into site/ (offline; opens from the file system)
 	$(PY) -m analysis figures

@@ -1,18 +1,31 @@
 """Reproducible statistics for the quantitative claims of CEOP's 2012 evidence on localised grooming.
 
-The package is a set of small modules, each with one job (see the README's module map):
+The package is a house of floors; a module imports only from its own floor or the floors below,
+and nothing loops (``tests/unit/test_architecture.py`` derives the real imports and checks them):
 
-- :mod:`analysis.paths` -- where files live (no side effects);
-- :mod:`analysis.stats` -- intervals, funnel plots, ratios, claim tests, uncertainty propagation;
-- :mod:`analysis.sources` -- the provenance register, checksums and citations;
-- :mod:`analysis.published` -- one validating loader per published table;
-- :mod:`analysis.synthetic`, :mod:`analysis.returns`, :mod:`analysis.disclosure` -- the synthetic
-  annual collection, its validating ingest and disclosure control;
-- :mod:`analysis.plotting` -- house style, deterministic saving, captions and synthetic marks;
-- :mod:`analysis.claims` -- the claims register and its computed verdicts;
-- :mod:`analysis.runner` -- headless, incremental notebook execution for ``make figures``.
+1. ground, methods and plumbing that know no project data: ``paths``, ``stats``, ``trends``,
+   ``disclosure``, ``tables``;
+2. provenance and data: ``sources``, ``published``, ``external``;
+3. registers: ``claims``, ``areas``;
+4. readers of the collection and of local data, and charts: ``returns``, ``local``, ``plotting``;
+5. verdicts, synthetic data and themes: ``verdicts``, ``synthetic``, ``themes.*`` (themes never
+   import each other);
+6. the pipeline: ``pipeline.*`` (runner, report, lab, bench, cli);
+7. the top: ``__main__`` and the notebooks.
 
 Importing :mod:`analysis` is cheap and has no side effects; import the submodule you need.
 """
 
 __version__ = "0.1.0"
+
+#: The floors of the house, lowest first (see the module docstring). ``themes`` and ``pipeline``
+#: stand for every module in those sub-packages.
+FLOORS: tuple[tuple[str, ...], ...] = (
+    ("paths", "stats", "trends", "disclosure", "tables"),
+    ("sources", "published", "external"),
+    ("claims", "areas"),
+    ("returns", "local", "plotting"),
+    ("verdicts", "synthetic", "themes"),
+    ("pipeline",),
+    ("__main__",),
+)

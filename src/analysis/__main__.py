@@ -1,5 +1,5 @@
-"""``python -m analysis``: the project's command line (see :mod:`analysis.cli`)."""
+"""``python -m analysis``: the project's command line (see :mod:`analysis.pipeline.cli`)."""
 
-from analysis.cli import main
+from analysis.pipeline.cli import main
 
 raise SystemExit(main())

@@ -15,9 +15,7 @@ from the provenance register. Tables go through :func:`save_table` (CSV, Markdow
 from __future__ import annotations
 
 import json
-import os
-import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +27,7 @@ from matplotlib.figure import Figure
 
 from analysis import paths
 from analysis.sources import cite, cite_many
+from analysis.tables import atomic_write
 
 __all__ = [
     "PALETTE",
@@ -140,18 +139,6 @@ def add_footnote(fig: Figure, text: str, *, width: int = 130) -> None:
     fig.text(0.01, 0.01, wrapped, fontsize=7, color="#444444", ha="left", va="bottom")
 
 
-def _atomic_write(target: Path, write: Any) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _frame_to_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
 
@@ -255,7 +242,7 @@ def save_figure(
     with plt.rc_context({"svg.hashsalt": _RC["svg.hashsalt"]}):
         for fmt in formats:
             target = out / f"{name}.{fmt}"
-            _atomic_write(
+            atomic_write(
                 target,
                 lambda tmp, fmt=fmt: fig.savefig(
                     tmp, format=fmt, metadata=metadata_by_format[fmt], bbox_inches=None
@@ -358,11 +345,11 @@ def _write_data(
     if synthetic and "synthetic" not in frame.columns:
         frame["synthetic"] = True
     target = out / f"{name}.csv"
-    _atomic_write(target, lambda tmp: _frame_to_csv(frame, tmp))
+    atomic_write(target, lambda tmp: _frame_to_csv(frame, tmp))
     written.append(target)
     if markdown:
         target = out / f"{name}.md"
-        _atomic_write(target, lambda tmp: tmp.write_text(to_markdown(frame, title=title), "utf-8"))
+        atomic_write(target, lambda tmp: tmp.write_text(to_markdown(frame, title=title), "utf-8"))
         written.append(target)
     meta = _metadata(
         name,
@@ -374,7 +361,7 @@ def _write_data(
         extra={"files": [p.name for p in written], **(extra or {})},
     )
     target = out / f"{name}.json"
-    _atomic_write(target, lambda tmp: _write_json(meta, tmp))
+    atomic_write(target, lambda tmp: _write_json(meta, tmp))
     written.append(target)
 
 
@@ -545,3 +532,63 @@ def funnel_plot(
         ax.set_title(title)
     ax.legend(fontsize=8, loc="best")
     return ax
+
+
+def year_axis(
+    ax: Axes,
+    years: Iterable[int],
+    labels: Callable[[int], str] = str,
+    *,
+    every_year: bool = False,
+) -> None:
+    """Label a yearly x axis with one tick per year, e.g. by financial year.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes.
+    years : iterable of int
+        The years plotted (repeats are fine).
+    labels : callable, default str
+        Year -> tick label (e.g. :func:`analysis.themes.timeseries.financial_year`).
+    every_year : bool, default False
+        Tick every year between the first and last, not only the years given.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> year_axis(ax, [2012, 2014], every_year=True)
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['2012', '2013', '2014']
+    >>> plt.close(fig)
+    """
+    years = sorted({int(y) for y in years})
+    if every_year:
+        years = list(range(years[0], years[-1] + 1))
+    ax.set_xticks(
+        years,
+        [labels(y) for y in years],
+        rotation=45,
+        ha="right",
+        fontsize=8,
+        rotation_mode="anchor",
+    )
+    ax.set_xlim(min(years) - 0.6, max(years) + 0.6)
+
+
+def thousands_axis(ax: Axes, *, ticks: int = 6) -> None:
+    """Format the y axis with thousands separators (``12,000``) and about ``ticks`` ticks.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], [0, 12000])
+    >>> thousands_axis(ax)
+    >>> ax.yaxis.get_major_formatter()(12000, 0)
+    '12,000'
+    >>> plt.close(fig)
+    """
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.yaxis.set_major_locator(MaxNLocator(ticks))

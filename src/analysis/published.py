@@ -30,23 +30,22 @@ The frame a loader returns carries ``attrs["sources"]`` (the source ids it uses)
 
 from __future__ import annotations
 
-import csv
 import math
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from functools import cache, lru_cache
 from pathlib import Path
 
 import pandas as pd
 
 from analysis import paths
+from analysis.tables import QUALIFIERS, TableError, display_path, read_rows
 
 __all__ = [
     "COLUMNS",
     "QUALIFIERS",
     "TABLES",
     "PublishedDataError",
-    "display_path",
     "figure",
     "figures",
     "load",
@@ -60,7 +59,6 @@ __all__ = [
     "load_missing_persons",
     "load_population",
     "load_runaways",
-    "read_rows",
     "stated_months",
     "read_table",
     "value",
@@ -85,7 +83,6 @@ COLUMNS: tuple[str, ...] = (
 )
 #: Columns that may be left empty.
 OPTIONAL: frozenset[str] = frozenset({"period", "period_start", "period_end", "definition", "note"})
-QUALIFIERS: tuple[str, ...] = ("exact", "about", "more_than", "less_than", "up_to")
 CONFIDENCE: tuple[str, ...] = ("High", "Medium-High", "Medium", "Low-Medium", "Low")
 #: Units whose values are counts and must be whole numbers.
 COUNT_UNITS: frozenset[str] = frozenset(
@@ -123,25 +120,8 @@ TABLES: dict[str, str] = {
 }
 
 
-class PublishedDataError(ValueError):
+class PublishedDataError(TableError):
     """A published data file breaks its schema; the message names the file, line and column."""
-
-    def __init__(self, file: Path | str, line: int | None, column: str | None, problem: str):
-        self.file, self.line, self.column, self.problem = str(file), line, column, problem
-        where = self.file
-        if line is not None:
-            where += f", line {line}"
-        if column is not None:
-            where += f", column '{column}'"
-        super().__init__(f"{where}: {problem}")
-
-
-def display_path(path: Path) -> str:
-    """A path as error messages show it: relative to the project root where possible."""
-    try:
-        return Path(path).resolve().relative_to(paths.PROJECT_ROOT).as_posix()
-    except ValueError:
-        return str(path)
 
 
 def _fail(path: Path, line: int | None, column: str | None, problem: str) -> None:
@@ -197,65 +177,6 @@ def stated_months(period: str) -> int | None:
     return int(match.group(1)) if match else None
 
 
-def read_rows(
-    path: Path,
-    columns: Sequence[str],
-    *,
-    optional: Sequence[str] = (),
-    error: type[PublishedDataError] = PublishedDataError,
-    allow_empty: bool = True,
-) -> list[tuple[int, dict[str, str]]]:
-    """Read a CSV whose header must hold ``columns`` (plus any of ``optional``) and nothing else.
-
-    The one reader behind every validating loader in the project (published tables, the claims
-    register, the timeline, the self-reported counts, the data systems): it checks the file
-    exists, the header, and that every row has as many fields as the header; the caller checks
-    the values. Optional columns absent from the file come back as empty strings.
-
-    Returns
-    -------
-    list of (int, dict)
-        The file's line number (the header is line 1) and the row as a mapping of strings.
-
-    Raises
-    ------
-    PublishedDataError
-        (or ``error``) naming the file, line and column of the first problem.
-
-    Examples
-    --------
-    >>> from analysis import paths
-    >>> line, row = read_rows(paths.DATA_PUBLISHED / "runaways.csv", COLUMNS)[0]
-    >>> line, row["figure_id"]
-    (2, 'RS01')
-    """
-    shown = display_path(path)
-    if not Path(path).exists():
-        raise error(shown, None, None, "file not found")
-    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            raise error(shown, 1, None, "file is empty (expected a header row)")
-        raw_rows = list(reader)
-    missing = [c for c in columns if c not in header]
-    if missing:
-        raise error(shown, 1, missing[0], f"missing column(s): {', '.join(missing)}")
-    extra = [c for c in header if c not in columns and c not in optional]
-    if extra:
-        raise error(shown, 1, extra[0], f"unexpected column(s): {', '.join(extra)}")
-    out = []
-    for line, raw in enumerate(raw_rows, start=2):
-        if len(raw) != len(header):
-            raise error(shown, line, None, f"expected {len(header)} fields, found {len(raw)}")
-        row = dict.fromkeys(optional, "")
-        row.update(zip(header, raw, strict=True))
-        out.append((line, row))
-    if not out and not allow_empty:
-        raise error(shown, 2, None, "no data rows")
-    return out
-
-
 def read_table(path: Path, *, known_sources: set[str] | None = None) -> pd.DataFrame:
     """Read and validate one published table.
 
@@ -287,7 +208,7 @@ def read_table(path: Path, *, known_sources: set[str] | None = None) -> pd.DataF
     ('looked_after', False)
     """
     path = Path(path)
-    rows = read_rows(path, COLUMNS)
+    rows = read_rows(path, COLUMNS, error=PublishedDataError)
     seen: dict[str, int] = {}
     records = []
     for line, row in rows:

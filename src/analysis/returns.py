@@ -51,10 +51,8 @@ import argparse
 import csv
 import io
 import math
-import os
 import re
 import sys
-import tempfile
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -65,15 +63,16 @@ from typing import Any
 import pandas as pd
 
 from analysis import paths
-from analysis.synthetic import (
-    AGE_BANDS,
-    LOOKED_AFTER,
-    REGISTER_FILE,
-    RETURN_COLUMNS,
-    SEXES,
-)
+from analysis.tables import atomic_write
 
 __all__ = [
+    "AGE_BANDS",
+    "LOOKED_AFTER",
+    "REGISTER_FILE",
+    "RETURNS_DIR",
+    "RETURN_COLUMNS",
+    "SEXES",
+    "return_file_name",
     "AGE_BANDS",
     "COLUMNS",
     "COUNT_COLUMNS",
@@ -92,11 +91,46 @@ __all__ = [
     "add_ingest_arguments",
     "default_register_path",
     "ingest",
-    "load_register",
+    "load_area_register",
     "run_ingest",
     "validate",
     "write_outputs",
 ]
+
+# --------------------------------------------------------------------------- the return's format
+# This module owns the annual return's format; the synthetic generator and the themes import it.
+
+#: Columns of an annual return, in order.
+RETURN_COLUMNS: tuple[str, ...] = (
+    "area_code",
+    "period",
+    "age_band",
+    "sex",
+    "looked_after",
+    "identified_at_risk",
+    "confirmed_victims",
+    "went_missing",
+)
+#: Category codes of a return; ``unknown`` is a valid code in each.
+AGE_BANDS: tuple[str, ...] = ("0-9", "10-12", "13-15", "16-17", "unknown")
+SEXES: tuple[str, ...] = ("female", "male", "unknown")
+LOOKED_AFTER: tuple[str, ...] = ("yes", "no", "unknown")
+#: File name of the synthetic area register (the default register returns are checked against).
+REGISTER_FILE = "synthetic_area_register.csv"
+#: Folder of the synthetic returns under ``data/synthetic/``.
+RETURNS_DIR = "synthetic_returns"
+
+
+def return_file_name(area_code: str, period: str) -> str:
+    """Return the file name of one synthetic return.
+
+    Examples
+    --------
+    >>> return_file_name("SYN007", "2011-12")
+    'synthetic_return_SYN007_2011-12.csv'
+    """
+    return f"synthetic_return_{area_code}_{period}.csv"
+
 
 #: Columns of a return (any order in the file; this order in the collated output).
 COLUMNS: tuple[str, ...] = RETURN_COLUMNS
@@ -780,17 +814,22 @@ def default_register_path() -> Path:
     return paths.DATA_SYNTHETIC / REGISTER_FILE
 
 
-def load_register(path: Path | str | None = None) -> frozenset[str]:
-    """Read the area codes of a register CSV (needs an ``area_code`` column).
+def load_area_register(path: Path | str | None = None) -> pd.DataFrame:
+    """Read an area register CSV: the one loader of area registers in the project.
+
+    Any CSV with an ``area_code`` column is a register (the synthetic one, or a list of real ONS
+    codes); other columns (``child_population``, ``looked_after``, ``childrens_homes``, ...) are
+    kept, numbers as numbers. Codes are stripped of surrounding blanks; blank codes are dropped.
 
     Parameters
     ----------
     path : path, optional
-        Defaults to :func:`default_register_path`.
+        Defaults to :func:`default_register_path` (the synthetic register).
 
     Returns
     -------
-    frozenset of str
+    pandas.DataFrame
+        One row per area, sorted by ``area_code`` (a string column).
 
     Raises
     ------
@@ -803,7 +842,7 @@ def load_register(path: Path | str | None = None) -> frozenset[str]:
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     p = pathlib.Path(tmp, "reg.csv")
     ...     _ = p.write_text("area_code,name\\nE08000001,Bolton\\n", encoding="utf-8")
-    ...     sorted(load_register(p))
+    ...     load_area_register(p)["area_code"].tolist()
     ['E08000001']
     """
     path = Path(path) if path is not None else default_register_path()
@@ -814,21 +853,23 @@ def load_register(path: Path | str | None = None) -> frozenset[str]:
     except (OSError, UnicodeDecodeError) as exc:
         raise RegisterError(f"cannot read area register {path}: {exc}") from None
     try:
-        reader = csv.DictReader(io.StringIO(text, newline=""))
-        fieldnames = [f.strip() for f in reader.fieldnames or []]
-        if "area_code" not in fieldnames:
+        header = next(csv.reader(io.StringIO(text, newline="")), [])
+        if "area_code" not in [f.strip() for f in header]:
             raise RegisterError(f"area register {path} has no area_code column")
-        reader.fieldnames = fieldnames
-        codes = frozenset(
-            (row.get("area_code") or "").strip()
-            for row in reader
-            if (row.get("area_code") or "").strip()
-        )
-    except csv.Error as exc:
+        frame = pd.read_csv(io.StringIO(text), dtype={"area_code": str}, skipinitialspace=True)
+    except (csv.Error, pd.errors.ParserError) as exc:
         raise RegisterError(f"cannot read area register {path}: {exc}") from None
-    if not codes:
+    frame.columns = [str(c).strip() for c in frame.columns]
+    codes = frame["area_code"].fillna("").astype(str).str.strip()
+    frame = frame.assign(area_code=codes)[codes != ""]
+    if frame.empty:
         raise RegisterError(f"area register {path} lists no area codes")
-    return codes
+    return frame.sort_values("area_code", kind="stable").reset_index(drop=True)
+
+
+def _register_codes(path: Path | str | None = None) -> frozenset[str]:
+    """The area codes of :func:`load_area_register`."""
+    return frozenset(load_area_register(path)["area_code"])
 
 
 # --------------------------------------------------------------------------- ingest
@@ -907,7 +948,8 @@ def ingest(
         Folder of returns; every regular, non-hidden file in it (not sub-folders) is checked,
         so nothing is silently skipped (a non-``.csv`` file is reported by F01).
     register : iterable of str, optional
-        Area codes accepted; default :func:`load_register` (the synthetic register).
+        Area codes accepted; default: the codes of :func:`load_area_register` (the synthetic
+        register).
     exclude : iterable of path
         Files to ignore (the outputs, when written into the same folder).
     progress : callable, optional
@@ -931,7 +973,7 @@ def ingest(
     (['a.csv'], ['F11'], 3)
     """
     folder = Path(returns_dir)
-    codes = frozenset(register) if register is not None else load_register()
+    codes = frozenset(register) if register is not None else _register_codes()
     files = _list_files(folder, exclude)
     parsed: list[ReturnFile] = []
     errors: dict[str, list[ValidationError]] = {}
@@ -994,23 +1036,16 @@ def ingest(
 
 
 def _atomic_write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Write a CSV through a temporary file in the same folder, then ``os.replace`` it.
+    """Write a CSV with :func:`analysis.tables.atomic_write`: an interrupted run leaves any
+    previous file at ``path`` intact and no temporary file."""
 
-    An interrupted run leaves any previous file at ``path`` intact and no temporary file.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+    def write(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh, lineterminator="\n")
             writer.writerow(header)
             writer.writerows(rows)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    atomic_write(path, write)
 
 
 def errors_path_for(out: Path | str) -> Path:
@@ -1110,7 +1145,7 @@ def run_ingest(args: argparse.Namespace) -> int:
         print(f"ingest: returns folder not found: {folder}", file=err)
         return 2
     try:
-        codes = load_register(getattr(args, "register", None))
+        codes = _register_codes(getattr(args, "register", None))
     except RegisterError as exc:
         print(f"ingest: {exc}", file=err)
         return 2

@@ -20,6 +20,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from analysis import paths
+from analysis.tables import split_ids
 
 __all__ = [
     "CONFIDENCE_LEVELS",
@@ -263,7 +264,7 @@ def verify(root: Path | None = None) -> list[str]:
         for column in ("source_id", "sources"):
             if rows and column in rows[0]:
                 for line, row in enumerate(rows, start=2):
-                    for sid in filter(None, (s.strip() for s in row[column].split(";"))):
+                    for sid in split_ids(row[column]):
                         if sid not in register:
                             problems.append(f"{name}, line {line}: unknown source id {sid!r}")
     return problems

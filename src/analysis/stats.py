@@ -29,6 +29,7 @@ from statsmodels.stats.proportion import confint_proportions_2indep, proportion_
 from statsmodels.stats.rates import confint_poisson_2indep
 
 __all__ = [
+    "counts_consistent_with_share",
     "BYAR_THRESHOLD",
     "DEFAULT_SEED",
     "ClaimTest",
@@ -1665,3 +1666,49 @@ def propagate(
         seed=seed,
         method=f"Monte Carlo propagation (n={n}, seed={seed}, independent inputs)",
     )
+
+
+#: Slack for floating-point error when a rounded share's bounds fall exactly on a count.
+_ROUNDING_EPS = 1e-9
+
+
+def counts_consistent_with_share(share: float, n: int, decimals: int = 2) -> tuple[int, int]:
+    """Return the range of whole counts ``x`` of ``n`` whose share rounds to ``share``.
+
+    A published "29%" of 498 could be anything from 28.5% to 29.5%, i.e. 142 to 146 children.
+    When no count rounds exactly (e.g. "a third" written as 0.333 with ``n = 100``), the nearest
+    count ``round(share * n)`` is returned for both ends.
+
+    Parameters
+    ----------
+    share : float
+        The published share, a fraction.
+    n : int
+        Denominator.
+    decimals : int, default 2
+        Decimal places the share was rounded to (2 for whole percents).
+
+    Returns
+    -------
+    tuple of int
+        ``(x_min, x_max)``, inclusive.
+
+    Examples
+    --------
+    >>> counts_consistent_with_share(0.29, 498)
+    (142, 146)
+    >>> counts_consistent_with_share(0.25, 100)
+    (25, 25)
+    >>> counts_consistent_with_share(0.333, 100, decimals=3)
+    (33, 33)
+    """
+    if not (isinstance(n, (int, np.integer)) and n > 0):
+        raise ValueError(f"n must be a positive whole number; got {n!r}")
+    half = 0.5 * 10.0 ** (-decimals)
+    lo = math.ceil((share - half) * n - _ROUNDING_EPS)
+    hi = math.floor((share + half) * n - _ROUNDING_EPS)  # upper end excluded (rounds up)
+    lo, hi = max(lo, 0), min(hi, int(n))
+    if lo > hi:
+        x = round(share * n)
+        return int(x), int(x)
+    return int(lo), int(hi)

@@ -47,10 +47,8 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import os
 import sys
-import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,18 +57,24 @@ import numpy as np
 import pandas as pd
 
 from analysis import paths
+from analysis.returns import (
+    AGE_BANDS,
+    LOOKED_AFTER,
+    REGISTER_FILE,
+    RETURN_COLUMNS,
+    RETURNS_DIR,
+    SEXES,
+    return_file_name,
+)
+from analysis.tables import atomic_write_text
 
 __all__ = [
-    "AGE_BANDS",
     "EXPLOITATION_TYPES",
-    "LOOKED_AFTER",
     "OUTCOMES",
     "PERIODS",
     "RECORD_COLUMNS",
     "REFERRAL_SOURCES",
     "REGISTER_COLUMNS",
-    "RETURN_COLUMNS",
-    "SEXES",
     "SyntheticData",
     "SyntheticParameters",
     "add_arguments",
@@ -80,7 +84,6 @@ __all__ = [
     "generate_records",
     "largest_remainder",
     "make_register",
-    "return_file_name",
     "run",
     "simulate",
     "write_synthetic",
@@ -88,10 +91,6 @@ __all__ = [
 
 #: Financial years of the committed synthetic collection.
 PERIODS: tuple[str, ...] = ("2010-11", "2011-12", "2012-13")
-#: Category codes of a return; ``unknown`` is a valid code in each.
-AGE_BANDS: tuple[str, ...] = ("0-9", "10-12", "13-15", "16-17", "unknown")
-SEXES: tuple[str, ...] = ("female", "male", "unknown")
-LOOKED_AFTER: tuple[str, ...] = ("yes", "no", "unknown")
 EXPLOITATION_TYPES: tuple[str, ...] = (
     "inappropriate relationship",
     "group or gang",
@@ -141,23 +140,9 @@ RECORD_COLUMNS: tuple[str, ...] = (
     "confirmed_victim",
     "went_missing",
 )
-#: Columns of an annual return, in order (the format :mod:`analysis.returns` validates).
-RETURN_COLUMNS: tuple[str, ...] = (
-    "area_code",
-    "period",
-    "age_band",
-    "sex",
-    "looked_after",
-    "identified_at_risk",
-    "confirmed_victims",
-    "went_missing",
-)
-
-REGISTER_FILE = "synthetic_area_register.csv"
 RECORDS_FILE = "synthetic_case_records.csv"
 TRUTH_FILE = "synthetic_area_truth.csv"
 PARAMETERS_FILE = "synthetic_parameters.json"
-RETURNS_DIR = "synthetic_returns"
 
 _N_CELLS = len(AGE_BANDS) * len(SEXES) * len(LOOKED_AFTER)
 
@@ -334,17 +319,6 @@ def area_codes(n: int = 152) -> list[str]:
     ['SYN001', 'SYN002', 'SYN003']
     """
     return [f"SYN{i:03d}" for i in range(1, n + 1)]
-
-
-def return_file_name(area_code: str, period: str) -> str:
-    """Return the file name of one synthetic return.
-
-    Examples
-    --------
-    >>> return_file_name("SYN007", "2011-12")
-    'synthetic_return_SYN007_2011-12.csv'
-    """
-    return f"synthetic_return_{area_code}_{period}.csv"
 
 
 def largest_remainder(weights: np.ndarray | list[float], total: int) -> np.ndarray:
@@ -641,13 +615,16 @@ def generate_records(
 
     lac_share = _looked_after_share(register, params.looked_after_rate_ratio)
     lac_true = rng.random(n) < lac_share[area]  # True = looked after
-    lac_codes = np.where(lac_true, 0, 1).astype(np.int8)
-    _mask_unknown(rng, lac_codes, params.unknown_looked_after_share, 2)
+    # Category codes are looked up by name, so reordering a vocabulary cannot relabel records.
+    lac_codes = np.where(lac_true, LOOKED_AFTER.index("yes"), LOOKED_AFTER.index("no"))
+    lac_codes = lac_codes.astype(np.int8)
+    _mask_unknown(rng, lac_codes, params.unknown_looked_after_share, LOOKED_AFTER.index("unknown"))
 
     age = _draw(rng, params.age_probabilities, n)
-    _mask_unknown(rng, age, params.unknown_age_share, len(AGE_BANDS) - 1)
-    sex = (rng.random(n) >= params.female_share).astype(np.int8)
-    _mask_unknown(rng, sex, params.unknown_sex_share, 2)
+    _mask_unknown(rng, age, params.unknown_age_share, AGE_BANDS.index("unknown"))
+    female = rng.random(n) < params.female_share
+    sex = np.where(female, SEXES.index("female"), SEXES.index("male")).astype(np.int8)
+    _mask_unknown(rng, sex, params.unknown_sex_share, SEXES.index("unknown"))
 
     mean_missing = np.where(lac_true, params.missing_mean_looked_after, params.missing_mean_other)
     k = params.missing_shape
@@ -814,23 +791,9 @@ def simulate(
 # --------------------------------------------------------------------------- writing
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None]) -> None:
-    """Write a text file through a temporary file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            write(fh)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _write_frame(path: Path, frame: pd.DataFrame, float_format: str | None = None) -> None:
-    _atomic_write(
-        path,
-        lambda fh: frame.to_csv(fh, index=False, lineterminator="\n", float_format=float_format),
+    atomic_write_text(
+        path, frame.to_csv(index=False, lineterminator="\n", float_format=float_format)
     )
 
 
@@ -955,13 +918,13 @@ def write_synthetic(
         name = return_file_name(block[0, 0], block[0, 1])
         wanted.add(name)
         text = header + "".join(",".join(r) + "\n" for r in block)
-        _atomic_write(returns_dir / name, lambda fh, text=text: fh.write(text))
+        atomic_write_text(returns_dir / name, text)
     for stale in returns_dir.glob("synthetic_return_*.csv"):
         if stale.name not in wanted:
             stale.unlink()
 
     doc = json.dumps(_parameters_document(data), indent=2) + "\n"
-    _atomic_write(written["parameters"], lambda fh: fh.write(doc))
+    atomic_write_text(written["parameters"], doc)
     return written
 
 

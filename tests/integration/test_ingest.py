@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import returns, synthetic
+from analysis import returns, synthetic, tables
 
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURES = ROOT / "tests" / "fixtures" / "returns"
@@ -142,7 +142,9 @@ def test_error_rows_and_columns_point_at_the_problem(corpus: Path, tmp_path: Pat
 
 
 def test_duplicate_area_period_neither_collated(corpus: Path, tmp_path: Path) -> None:
-    result = returns.ingest(corpus, returns.load_register(FIXTURES / "register.csv"))
+    result = returns.ingest(
+        corpus, returns.load_area_register(FIXTURES / "register.csv")["area_code"]
+    )
     dup = [e for e in result.errors if e.rule == "X01"]
     assert {e.file for e in dup} == {"duplicate_area_period_a.csv", "duplicate_area_period_b.csv"}
     assert "SYN036" not in set(result.collated["area_code"])
@@ -208,7 +210,7 @@ def test_interrupted_write_leaves_previous_output(tmp_path: Path, monkeypatch) -
     def interrupted(src, dst):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(returns.os, "replace", interrupted)
+    monkeypatch.setattr(tables.os, "replace", interrupted)
     with pytest.raises(KeyboardInterrupt):
         returns.run_ingest(args(FIXTURES / "good", out, FIXTURES / "register.csv"))
     assert out.read_text() == "previous collated\n"
@@ -281,7 +283,7 @@ def test_committed_synthetic_returns_ingest_cleanly(tmp_path: Path) -> None:
 
 @pytest.mark.skipif(not COMMITTED.exists(), reason="no committed data")
 def test_committed_synthetic_files_regenerate_byte_identically(tmp_path: Path) -> None:
-    from analysis import cli
+    from analysis.pipeline import cli
 
     assert cli.main(["synthetic", "--out", str(tmp_path)]) == 0  # what `make synthetic` runs
     made = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*") if p.is_file())

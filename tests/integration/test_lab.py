@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from analysis import lab
+from analysis.pipeline import lab
 
 
 def test_kernel_is_registered_with_this_interpreter() -> None:

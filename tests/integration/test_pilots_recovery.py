@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pytest
 
-from analysis import pilots
+from analysis.themes import pilots
 
 SEEDS = [pilots.DEFAULT_SEED, 1, 2, 3]
 

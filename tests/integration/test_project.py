@@ -52,7 +52,7 @@ def test_readme_promises_the_two_commands_and_they_exist() -> None:
 
 
 def test_readme_cli_commands_exist() -> None:
-    from analysis.cli import build_parser
+    from analysis.pipeline.cli import build_parser
 
     readme = (ROOT / "README.md").read_text()
     parser = build_parser()

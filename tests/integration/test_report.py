@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis import report
+from analysis.pipeline import report
 
 pytestmark = pytest.mark.slow
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis.runner import run_notebooks
+from analysis.pipeline.runner import run_notebooks
 
 pytestmark = pytest.mark.slow
 
@@ -81,7 +81,7 @@ def test_failing_cell_names_notebook_and_cell_and_keeps_old_outputs(tmp_path: Pa
 
 
 def test_cli_exit_code_is_nonzero_on_failure(tmp_path: Path, monkeypatch) -> None:
-    from analysis import cli, runner
+    from analysis.pipeline import cli, runner
 
     root = make_project(tmp_path, "raise ValueError('x')")
     monkeypatch.setattr(

@@ -1,4 +1,4 @@
-"""Unit tests for analysis.hotspots on small hand-made frames (expected values by hand)."""
+"""Unit tests for analysis.themes.hotspots on small hand-made frames (expected values by hand)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import disclosure, hotspots
+from analysis import disclosure
+from analysis.themes import hotspots
 
 
 def _register() -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""Unit tests for :mod:`analysis.looked_after`: expectations are hand arithmetic on published values.
+"""Unit tests for :mod:`analysis.themes.looked_after`: expectations are hand arithmetic on published values.
 
 Published values used: LAC2009-LAC2013 = 60,900 / 64,400 / 65,520 / 67,050 / 68,110 (first
 published), revised 65,510 / 67,070 / 68,060; POP2011 = 53,107,200; POP0015 = 0.19;
@@ -13,7 +13,7 @@ import math
 import numpy as np
 import pytest
 
-from analysis import looked_after
+from analysis.themes import looked_after
 
 Z95 = 1.959963984540054
 

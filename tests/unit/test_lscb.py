@@ -1,4 +1,4 @@
-"""Unit tests for :mod:`analysis.lscb`: expectations are hand arithmetic on the published values.
+"""Unit tests for :mod:`analysis.themes.lscb`: expectations are hand arithmetic on the published values.
 
 Published values used (data/published/lscb.csv): JAGO01 = 100 LSCBs; JAGO02 = 0.25, JAGO03 = 0.38,
 JAGO04 = 0.64, JAGO05 = 0.333 (shares of LSCBs); JAGO08 = fewer than 0.25 of JAGO09 = 101 LSCBs;
@@ -11,7 +11,8 @@ import math
 
 import pytest
 
-from analysis import lscb
+from analysis import stats
+from analysis.themes import lscb
 
 Z95 = 1.959963984540054  # Phi^-1(0.975)
 
@@ -78,8 +79,8 @@ def test_counts_allowed_by_bound_rejects_bad_input() -> None:
 
 def test_counts_consistent_with_share() -> None:
     # 29% of 498: 141/498 = 28.31%, 142/498 = 28.51%, 146/498 = 29.32%, 147/498 = 29.52%
-    assert lscb.counts_consistent_with_share(0.29, 498) == (142, 146)
-    assert lscb.counts_consistent_with_share(0.38, 100) == (38, 38)
+    assert stats.counts_consistent_with_share(0.29, 498) == (142, 146)
+    assert stats.counts_consistent_with_share(0.38, 100) == (38, 38)
 
 
 def test_evidence_claims_ranges_and_outer_limits() -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from analysis import missing
+from analysis.themes import missing
 
 
 def test_evidence_chain_multiplies_three_different_units() -> None:

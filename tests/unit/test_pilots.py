@@ -1,4 +1,4 @@
-"""Unit tests for :mod:`analysis.pilots` (synthetic panel generator and DiD fits).
+"""Unit tests for :mod:`analysis.themes.pilots` (synthetic panel generator and DiD fits).
 
 Expected values come from the design of the generator (43 forces x 78 weeks, 4 pilot forces,
 13 pilot weeks) and from statsmodels as an independent fitter, never from this module's output.
@@ -13,7 +13,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import paths, pilots
+from analysis import paths
+from analysis.themes import pilots
 
 ONS_CODE = re.compile(r"^[EW]\d{8}$")
 

@@ -1,4 +1,4 @@
-"""Unit tests for :mod:`analysis.policy`: the timeline and self-reported-counts loaders.
+"""Unit tests for :mod:`analysis.themes.policy`: the timeline and self-reported-counts loaders.
 
 Expected values are the evidence's own numbers and the register's dates, written out here by
 hand (e.g. the written evidence is dated 10 September 2012; the draft ACPO plan has 31 actions).
@@ -12,8 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import claims, paths, policy
+from analysis import claims, paths
 from analysis.published import PublishedDataError
+from analysis.themes import policy
 
 KNOWN = {"SRC-OCC01", "SRC-CEOP01"}
 GOOD_EVENTS = [

@@ -1,4 +1,4 @@
-"""Unit tests for :mod:`analysis.prevalence`: expectations are hand arithmetic on published values.
+"""Unit tests for :mod:`analysis.themes.prevalence`: expectations are hand arithmetic on published values.
 
 Published values used: CEOP01 = 2,083 victims (UK; window from CEOP08, 2008-03-01 to 2011-01-31);
 OCC01 = 2,409 in "14 months" (dated 2010-08-01 to 2011-10-31); OCC02 = 16,500 (2010-04 to
@@ -12,7 +12,7 @@ import math
 
 import pytest
 
-from analysis import prevalence
+from analysis.themes import prevalence
 
 Z95 = 1.959963984540054
 POP = 11_403_970

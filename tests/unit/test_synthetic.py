@@ -18,7 +18,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis import published, synthetic
+from analysis import published, returns, synthetic
 from analysis.synthetic import SyntheticParameters
 
 FIGS = {
@@ -202,16 +202,16 @@ def test_aggregate_returns_by_hand() -> None:
         {
             "area_code": cat(["SYN001", "SYN001", "SYN001", "SYN002"]),
             "period": cat(["2011-12"] * 4),
-            "age_band": cat(["13-15", "13-15", "0-9", "13-15"], categories=synthetic.AGE_BANDS),
-            "sex": cat(["female", "female", "male", "female"], categories=synthetic.SEXES),
-            "looked_after": cat(["yes", "yes", "no", "yes"], categories=synthetic.LOOKED_AFTER),
+            "age_band": cat(["13-15", "13-15", "0-9", "13-15"], categories=returns.AGE_BANDS),
+            "sex": cat(["female", "female", "male", "female"], categories=returns.SEXES),
+            "looked_after": cat(["yes", "yes", "no", "yes"], categories=returns.LOOKED_AFTER),
             "identified_at_risk": [True] * 4,
             "confirmed_victim": [True, False, True, False],
             "went_missing": [True, True, False, False],
         }
     )
     ret = synthetic.aggregate_returns(rec)
-    assert list(ret.columns) == list(synthetic.RETURN_COLUMNS)
+    assert list(ret.columns) == list(returns.RETURN_COLUMNS)
     assert len(ret) == 2 * 1 * 45
     key = ["area_code", "age_band", "sex", "looked_after"]
     row = ret.set_index(key).loc[("SYN001", "13-15", "female", "yes")]
@@ -251,7 +251,7 @@ def test_write_is_byte_identical_labelled_and_lf(tmp_path: Path) -> None:
         frame = pd.read_csv(first[key], dtype=str)
         assert (frame["synthetic"] == "True").all(), key
     ret = pd.read_csv(next(first["returns"].glob("*.csv")), dtype=str)
-    assert list(ret.columns) == list(synthetic.RETURN_COLUMNS)  # no synthetic column: fixed format
+    assert list(ret.columns) == list(returns.RETURN_COLUMNS)  # no synthetic column: fixed format
     assert second["register"].exists()
 
 

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis import published, sources, timeseries
+from analysis import published, sources
+from analysis.themes import timeseries
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.transforms import blended_transform_factory
 
-from analysis import paths, published
+from analysis import paths, published, tables
 
 __all__ = [
     "BREAK_LABEL",
@@ -246,21 +246,25 @@ def data_systems() -> pd.DataFrame:
     from analysis.sources import load_register
 
     path = paths.DATA_PUBLISHED / "data_systems.csv"
-    rows = published.read_rows(path, DATA_SYSTEMS_COLUMNS, allow_empty=False)
-    frame = pd.DataFrame([row for _, row in rows], columns=list(DATA_SYSTEMS_COLUMNS))
+    rows = tables.read_rows(
+        path, DATA_SYSTEMS_COLUMNS, allow_empty=False, error=published.PublishedDataError
+    )
     register = load_register()
+    rules = (
+        tables.Column("system_id", unique=True),
+        tables.Column("exists_now", vocabulary=EXISTS_NOW),
+    )
+    tables.check_rows(path, rows, rules, error=published.PublishedDataError)
     for line, row in rows:
-        if row["exists_now"] not in EXISTS_NOW:
-            raise published.PublishedDataError(
-                path.name, line, "exists_now", f"{row['exists_now']!r} is not one of {EXISTS_NOW}"
-            )
-        for sid in filter(None, (s.strip() for s in row["source_id"].split(";"))):
+        for sid in tables.split_ids(row["source_id"]):
             if sid not in register:
                 raise published.PublishedDataError(
-                    path.name, line, "source_id", f"unknown source id {sid!r}"
+                    tables.display_path(path), line, "source_id", f"unknown source id {sid!r}"
                 )
-    ids = {s.strip() for v in frame["source_id"] for s in v.split(";") if s.strip()}
-    frame.attrs.update(sources=sorted(ids), synthetic=False, table="data_systems")
+    frame = pd.DataFrame([row for _, row in rows], columns=list(DATA_SYSTEMS_COLUMNS))
+    frame.attrs.update(
+        sources=tables.ids_in(frame["source_id"]), synthetic=False, table="data_systems"
+    )
     return frame
 
 

@@ -1,6 +1,6 @@
 """Benchmarks of the synthetic generator and the ingest, each measured in a fresh subprocess.
 
-``python -m analysis.bench`` (``make bench``) prints the timings and peak memory beside their
+``python -m analysis.pipeline.bench`` (``make bench``) prints the timings and peak memory beside their
 targets:
 
 * generating and aggregating 10 million synthetic case records: under 30 s and under 4 GB
@@ -81,7 +81,7 @@ def _measure_ingest() -> dict[str, Any]:
 
     with tempfile.TemporaryDirectory() as tmp:
         written = synthetic.write_synthetic(tmp)
-        register = returns.load_register(written["register"])
+        register = frozenset(returns.load_area_register(written["register"])["area_code"])
         start = time.perf_counter()
         result = returns.ingest(written["returns"], register)
         checked = time.perf_counter()
@@ -101,11 +101,11 @@ def _measure_ingest() -> dict[str, Any]:
 
 
 def _run_worker(args: Sequence[str]) -> dict[str, Any]:
-    src = str(Path(__file__).resolve().parents[1])
+    src = str(Path(__file__).resolve().parents[2])
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (src, env.get("PYTHONPATH", "")) if p)
     proc = subprocess.run(
-        [sys.executable, "-m", "analysis.bench", "--worker", *args],
+        [sys.executable, "-m", "analysis.pipeline.bench", "--worker", *args],
         capture_output=True,
         text=True,
         env=env,
@@ -174,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     >>> main(["--quick"])  # doctest: +SKIP
     0
     """
-    parser = argparse.ArgumentParser(prog="python -m analysis.bench", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m analysis.pipeline.bench", description=__doc__)
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="skip the 10 million record run")
     args = parser.parse_args(argv)

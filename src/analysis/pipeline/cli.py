@@ -19,7 +19,7 @@ DESCRIPTION = (
 
 
 def _cmd_figures(args: argparse.Namespace) -> int:
-    from analysis.runner import run_notebooks
+    from analysis.pipeline.runner import run_notebooks
 
     try:
         results = run_notebooks(
@@ -40,19 +40,21 @@ def _cmd_figures(args: argparse.Namespace) -> int:
 
 def _update_readme() -> int:
     """Regenerate the README's claims summary unless neither it nor its inputs changed."""
-    from analysis import paths, runner
+    from analysis import paths
+    from analysis.pipeline import runner
 
     root = paths.PROJECT_ROOT
     readme, stamp = root / "README.md", paths.BUILD / "readme.sha256"
     digest = runner.input_hash(readme, runner.shared_inputs(root), root)
     if stamp.exists() and stamp.read_text() == digest:
         return 0
-    from analysis import claims
+    from analysis import verdicts
+    from analysis.pipeline import report
 
     try:
-        if claims.update_readme(readme):
+        if report.update_readme(readme):
             print("figures: README claims summary updated")
-    except claims.ClaimsAuditError as err:
+    except verdicts.ClaimsAuditError as err:
         print(f"figures: the claims register no longer matches the data: {err}", file=sys.stderr)
         return 1
     stamp.parent.mkdir(parents=True, exist_ok=True)
@@ -75,7 +77,8 @@ def _cmd_sources(args: argparse.Namespace) -> int:
 
 
 def _cmd_synthetic(args: argparse.Namespace) -> int:
-    from analysis import pilots, synthetic
+    from analysis import synthetic
+    from analysis.themes import pilots
 
     code = synthetic.run(args)
     if code == 0:  # the weekly police panel of notebook 05, from its own seed
@@ -87,15 +90,20 @@ def _cmd_synthetic(args: argparse.Namespace) -> int:
 #: Commands run by their own module: name -> (module, function adding its options, function
 #: running it, help line).
 DELEGATED: dict[str, tuple[str, str, str, str]] = {
-    "claims": ("claims", "add_arguments", "run", "print the claims audit (verdict per claim)"),
+    "claims": ("verdicts", "add_arguments", "run", "print the claims audit (verdict per claim)"),
     "ingest": (
         "returns",
         "add_ingest_arguments",
         "run_ingest",
         "validate and collate annual returns (one CSV per area)",
     ),
-    "report": ("report", "add_arguments", "run", "build the static HTML report into site/"),
-    "lab": ("lab", "add_arguments", "run", "start JupyterLab with the project's kernel"),
+    "report": (
+        "pipeline.report",
+        "add_arguments",
+        "run",
+        "build the static HTML report into site/",
+    ),
+    "lab": ("pipeline.lab", "add_arguments", "run", "start JupyterLab with the project's kernel"),
 }
 
 

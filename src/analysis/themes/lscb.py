@@ -9,7 +9,7 @@ and response counts. The functions here turn each into the counts it allows, wit
 an interval means something, and keep the unit (LSCBs, local authorities) on every row.
 
 Counts are reconstructed from published shares (``x = share x n``); a share rounded to a whole
-percent allows a small range of counts, which :func:`counts_consistent_with_share` returns.
+percent allows a small range of counts, which :func:`analysis.stats.counts_consistent_with_share` returns.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ import numpy as np
 import pandas as pd
 
 from analysis import published, stats
+from analysis.tables import sourced_frame
 
 __all__ = [
     "BEDFORDSHIRE_SHARE_IDS",
     "bedfordshire_shares",
     "counts_allowed_by_bound",
-    "counts_consistent_with_share",
     "data_returns",
     "evidence_claims",
     "new_pledges_implied",
@@ -96,52 +96,6 @@ def counts_allowed_by_bound(bound: float, n: int, qualifier: str) -> tuple[int, 
     return int(lo), int(hi)
 
 
-def counts_consistent_with_share(share: float, n: int, decimals: int = 2) -> tuple[int, int]:
-    """Return the range of whole counts ``x`` of ``n`` whose share rounds to ``share``.
-
-    A published "29%" of 498 could be anything from 28.5% to 29.5%, i.e. 142 to 146 children.
-    When no count rounds exactly (e.g. "a third" written as 0.333 with ``n = 100``), the nearest
-    count ``round(share * n)`` is returned for both ends.
-
-    Parameters
-    ----------
-    share : float
-        The published share, a fraction.
-    n : int
-        Denominator.
-    decimals : int, default 2
-        Decimal places the share was rounded to (2 for whole percents).
-
-    Returns
-    -------
-    tuple of int
-        ``(x_min, x_max)``, inclusive.
-
-    Examples
-    --------
-    >>> counts_consistent_with_share(0.29, 498)
-    (142, 146)
-    >>> counts_consistent_with_share(0.25, 100)
-    (25, 25)
-    >>> counts_consistent_with_share(0.333, 100, decimals=3)
-    (33, 33)
-    """
-    if not (isinstance(n, (int, np.integer)) and n > 0):
-        raise ValueError(f"n must be a positive whole number; got {n!r}")
-    half = 0.5 * 10.0 ** (-decimals)
-    lo = math.ceil((share - half) * n - _EPS)
-    hi = math.floor((share + half) * n - _EPS)  # upper end excluded (rounds up)
-    lo, hi = max(lo, 0), min(hi, int(n))
-    if lo > hi:
-        x = round(share * n)
-        return int(x), int(x)
-    return int(lo), int(hi)
-
-
-def _sources(frame: pd.DataFrame, column: str = "source_id") -> list[str]:
-    return sorted({s for v in frame[column] for s in str(v).split(";") if s})
-
-
 def bedfordshire_shares(confidence: float = 0.95) -> pd.DataFrame:
     """Return the Bedfordshire study's shares of 100 LSCBs with Wilson intervals.
 
@@ -188,9 +142,7 @@ def bedfordshire_shares(confidence: float = 0.95) -> pd.DataFrame:
                 f"Wilson {confidence:.0%} interval",
             }
         )
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=_sources(out), synthetic=False)
-    return out
+    return sourced_frame(rows)
 
 
 def evidence_claims(
@@ -267,9 +219,7 @@ def evidence_claims(
             "note": f"'fewer than 25%' of {n101} allows {p_min} to {p_max} LSCBs",
         },
     ]
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=_sources(out), synthetic=False)
-    return out
+    return sourced_frame(rows)
 
 
 def pledge_counts(
@@ -340,9 +290,7 @@ def pledge_counts(
             "note": f"'almost two thirds' read as {lo_share:.3g}-{hi_share:.3g} (assumption)",
         },
     ]
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=_sources(out), synthetic=False)
-    return out
+    return sourced_frame(rows)
 
 
 def new_pledges_implied(
@@ -489,6 +437,4 @@ def data_returns(lscb_denominator_range: Sequence[int] | None = None) -> pd.Data
             "note": str(occ["note"]),
         },
     ]
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=_sources(out), synthetic=False)
-    return out
+    return sourced_frame(rows)

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import published, stats
-from analysis.lscb import counts_consistent_with_share
+from analysis.tables import ids_in, sourced_frame
 
 __all__ = [
     "ceop_in_care_bounds",
@@ -31,10 +31,6 @@ __all__ = [
     "overrepresentation",
     "ratio_sensitivity",
 ]
-
-
-def _sources(frame: pd.DataFrame, column: str = "source_id") -> list[str]:
-    return sorted({s for v in frame[column] for s in str(v).split(";") if s})
 
 
 def lac_series(first: int = 2009, last: int = 2013) -> pd.DataFrame:
@@ -60,7 +56,7 @@ def lac_series(first: int = 2009, last: int = 2013) -> pd.DataFrame:
     keep = lac[(lac["year"] >= first) & (lac["year"] <= last)]
     out = keep[["year", "figure_id", "value", "vintage", "revised", "unit", "source_id"]]
     out = out.sort_values(["revised", "year"]).reset_index(drop=True)
-    out.attrs.update(sources=_sources(out), synthetic=False)
+    out.attrs.update(sources=ids_in(out["source_id"]), synthetic=False)
     return out
 
 
@@ -149,9 +145,7 @@ def child_population_range(
             "assumption": "the widest of the two derivations",
         }
     )
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=_sources(out), synthetic=False)
-    return out
+    return sourced_frame(rows)
 
 
 def looked_after_share(population_range_2009_2011: tuple[float, float]) -> pd.DataFrame:
@@ -209,9 +203,7 @@ def looked_after_share(population_range_2009_2011: tuple[float, float]) -> pd.Da
                 "source_id": ";".join(s for s in (r.source_id, psrc) if s),
             }
         )
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=_sources(out), synthetic=False)
-    return out
+    return sourced_frame(rows)
 
 
 def ceop_in_care_bounds(confidence: float = 0.95) -> pd.DataFrame:
@@ -260,9 +252,7 @@ def ceop_in_care_bounds(confidence: float = 0.95) -> pd.DataFrame:
                 "source_id": src,
             }
         )
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=_sources(out), synthetic=False)
-    return out
+    return sourced_frame(rows)
 
 
 def overrepresentation(
@@ -310,7 +300,7 @@ def overrepresentation(
     bar = published.figure("BAR03")
     n_bar = int(published.value("BAR03N"))  # the survey's 498 children
     x_bar = round(float(bar["value"]) * n_bar)
-    x_min, x_max = counts_consistent_with_share(float(bar["value"]), n_bar)
+    x_min, x_max = stats.counts_consistent_with_share(float(bar["value"]), n_bar)
     cases = [
         (
             "Barnardo's one-day survey",
@@ -361,9 +351,7 @@ def overrepresentation(
                 "source_id": ";".join(dict.fromkeys([src, *lac_src])),
             }
         )
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=_sources(out), synthetic=False)
-    return out
+    return sourced_frame(rows)
 
 
 def ratio_sensitivity(
@@ -439,6 +427,4 @@ def known_ladder(population_id: str = "POP0017_2012") -> pd.DataFrame:
                 "source_id": f"{f['source_id']};{pop['source_id']}",
             }
         )
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=_sources(out), synthetic=False)
-    return out
+    return sourced_frame(rows)

@@ -98,7 +98,7 @@ def _row(name: str, value: float, target: str, ok: bool) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Print the build-speed figures; return 0 when every target is met, 1 otherwise."""
-    parser = argparse.ArgumentParser(prog="python -m analysis.bench_pipeline")
+    parser = argparse.ArgumentParser(prog="python -m analysis.pipeline.bench_pipeline")
     parser.add_argument("--no-test", action="store_true", help="skip timing `make test`")
     parser.add_argument("--repeat", type=int, default=3, help="cold builds to time (median)")
     args = parser.parse_args(argv)

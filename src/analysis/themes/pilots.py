@@ -35,9 +35,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -46,6 +44,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import paths
+from analysis.tables import atomic_write_text
 
 __all__ = [
     "DEFAULT_SEED",
@@ -730,7 +729,7 @@ def write_panel(
     record = {
         "synthetic": True,
         "label": "synthetic data, illustrative only",
-        "generator": "analysis.pilots.generate_panel",
+        "generator": "analysis.themes.pilots.generate_panel",
         "seed": panel.attrs["seed"],
         "parameters": panel.attrs["parameters"],
         "treated_forces": panel.attrs["treated_forces"],
@@ -749,25 +748,14 @@ def write_panel(
         "files": [PANEL_FILE],
     }
     targets = {"panel": out / PANEL_FILE, "parameters": out / PARAMETERS_FILE}
-    _atomic_text(
+    atomic_write_text(
         targets["panel"],
         panel.loc[:, list(PANEL_COLUMNS)].to_csv(
             index=False, lineterminator="\n", float_format="%.4f"
         ),
     )
-    _atomic_text(targets["parameters"], json.dumps(record, indent=2, sort_keys=True) + "\n")
+    atomic_write_text(targets["parameters"], json.dumps(record, indent=2, sort_keys=True) + "\n")
     return targets
-
-
-def _atomic_text(target: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 if __name__ == "__main__":  # pragma: no cover - manual regeneration of the committed panel

@@ -23,6 +23,7 @@ import pandas as pd
 
 from analysis import published, stats
 from analysis.published import stated_months
+from analysis.tables import ids_in
 
 __all__ = [
     "PREVALENCE_IDS",
@@ -233,7 +234,7 @@ def prevalence_table(
         )
     out = pd.DataFrame(rows)
     out.attrs.update(
-        sources=sorted({s for v in out["source_id"] for s in v.split(";")}),
+        sources=ids_in(out["source_id"]),
         synthetic=False,
         per=per,
     )

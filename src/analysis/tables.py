@@ -1,0 +1,438 @@
+"""Plumbing for the project's CSV files: one validated reader, one atomic writer, shared vocabularies.
+
+Every validating loader in the project (published tables, the provenance and claims registers,
+the timeline, the self-reported counts, the data systems, the download registry) reads through
+:func:`read_rows` and reports problems with :class:`TableError`, which names the file, the line
+and the column. Every file the project writes (figures, tables, synthetic data, ingest outputs,
+the site) goes through :func:`atomic_write`, so an interrupted run never leaves a half-written
+file, and the new file gets the permissions the process's umask gives (not ``mkstemp``'s 0600).
+
+:class:`Column` and :func:`check_row` are a small declarative checker (required, vocabulary,
+pattern, numeric range) that loaders use instead of hand-written row checks.
+
+This module knows no project data: it sits on the ground floor with :mod:`analysis.paths`.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import re
+import tempfile
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import paths
+
+__all__ = [
+    "CLAIM_ID",
+    "EVIDENCE_SOURCE",
+    "QUALIFIERS",
+    "STATED_QUALIFIERS",
+    "Column",
+    "TableError",
+    "atomic_write",
+    "atomic_write_text",
+    "check_row",
+    "check_rows",
+    "display_path",
+    "ids_in",
+    "read_rows",
+    "sourced_frame",
+    "split_ids",
+]
+
+#: How a published figure qualifies its value, as the source states it.
+QUALIFIERS: tuple[str, ...] = ("exact", "about", "more_than", "less_than", "up_to")
+#: How a claim of the evidence (or a count it reports of its own work) qualifies its value.
+STATED_QUALIFIERS: tuple[str, ...] = ("exact", "about", "more_than", "less_than")
+#: The provenance id of the evidence itself (CEOP's written evidence, LCG 09).
+EVIDENCE_SOURCE = "SRC-LCG09"
+#: A claim id of the claims register: ``C`` and two or three digits.
+CLAIM_ID = re.compile(r"^C\d{2,3}$")
+
+
+class TableError(ValueError):
+    """A data file breaks its schema; the message names the file, line and column.
+
+    Parameters
+    ----------
+    file : Path or str
+        The file, as the message should show it (see :func:`display_path`).
+    line : int, optional
+        The line of the file (the header is line 1).
+    column : str, optional
+        The column at fault.
+    problem : str
+        What is wrong, in words.
+
+    Examples
+    --------
+    >>> str(TableError("data/x.csv", 3, "value", "not a number: 'abc'"))
+    "data/x.csv, line 3, column 'value': not a number: 'abc'"
+    """
+
+    def __init__(self, file: Path | str, line: int | None, column: str | None, problem: str):
+        self.file, self.line, self.column, self.problem = str(file), line, column, problem
+        where = self.file
+        if line is not None:
+            where += f", line {line}"
+        if column is not None:
+            where += f", column '{column}'"
+        super().__init__(f"{where}: {problem}")
+
+
+def display_path(path: Path | str) -> str:
+    """A path as error messages show it: relative to the project root where possible.
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> display_path(paths.DATA_PUBLISHED / "sources.csv")
+    'data/published/sources.csv'
+    """
+    try:
+        return Path(path).resolve().relative_to(paths.PROJECT_ROOT).as_posix()
+    except ValueError:
+        return str(path)
+
+
+def read_rows(
+    path: Path,
+    columns: Sequence[str],
+    *,
+    optional: Sequence[str] = (),
+    error: type[TableError] = TableError,
+    allow_empty: bool = True,
+) -> list[tuple[int, dict[str, str]]]:
+    """Read a CSV whose header must hold ``columns`` (plus any of ``optional``) and nothing else.
+
+    The one reader behind every validating loader: it checks the file exists, the header, and
+    that every row has as many fields as the header; the caller checks the values (often with
+    :func:`check_row`). Optional columns absent from the file come back as empty strings.
+
+    Parameters
+    ----------
+    path : Path
+        The CSV file (UTF-8, an optional byte-order mark).
+    columns : sequence of str
+        Columns the header must contain.
+    optional : sequence of str
+        Columns the header may contain.
+    error : type
+        The :class:`TableError` subclass to raise.
+    allow_empty : bool
+        Whether a file with a header and no data rows is acceptable.
+
+    Returns
+    -------
+    list of (int, dict)
+        The file's line number (the header is line 1) and the row as a mapping of strings.
+
+    Raises
+    ------
+    TableError
+        (or ``error``) naming the file, line and column of the first problem.
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> line, row = read_rows(paths.DATA_PUBLISHED / "runaways.csv", ["figure_id"],
+    ...                       optional=["measure", "value", "qualifier", "unit", "geography",
+    ...                                 "period", "period_start", "period_end", "vintage",
+    ...                                 "definition", "location", "source_id", "confidence",
+    ...                                 "note"])[0]
+    >>> line, row["figure_id"]
+    (2, 'RS01')
+    """
+    shown = display_path(path)
+    if not Path(path).exists():
+        raise error(shown, None, None, "file not found")
+    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.reader(handle)
+        header = next(reader, None)
+        if header is None:
+            raise error(shown, 1, None, "file is empty (expected a header row)")
+        raw_rows = list(reader)
+    missing = [c for c in columns if c not in header]
+    if missing:
+        raise error(shown, 1, missing[0], f"missing column(s): {', '.join(missing)}")
+    extra = [c for c in header if c not in columns and c not in optional]
+    if extra:
+        raise error(shown, 1, extra[0], f"unexpected column(s): {', '.join(extra)}")
+    out = []
+    for line, raw in enumerate(raw_rows, start=2):
+        if len(raw) != len(header):
+            raise error(shown, line, None, f"expected {len(header)} fields, found {len(raw)}")
+        row = dict.fromkeys(optional, "")
+        row.update(zip(header, raw, strict=True))
+        out.append((line, row))
+    if not out and not allow_empty:
+        raise error(shown, 2, None, "no data rows")
+    return out
+
+
+def split_ids(cell: str | None) -> list[str]:
+    """Split a ``;``-separated list of ids (source ids, figure ids), dropping blanks.
+
+    Examples
+    --------
+    >>> split_ids("SRC-A; SRC-B;;")
+    ['SRC-A', 'SRC-B']
+    >>> split_ids("")
+    []
+    """
+    return [part.strip() for part in str(cell or "").split(";") if part.strip()]
+
+
+def ids_in(cells: Iterable[str | None]) -> list[str]:
+    """Return the sorted set of ids in a column of ``;``-separated lists (see :func:`split_ids`).
+
+    Examples
+    --------
+    >>> ids_in(["SRC-B;SRC-A", "SRC-A", None])
+    ['SRC-A', 'SRC-B']
+    """
+    return sorted({part for cell in cells for part in split_ids(cell)})
+
+
+def sourced_frame(
+    rows: Iterable[Mapping[str, object]] | Iterable[Sequence[object]],
+    columns: Sequence[str] | None = None,
+    *,
+    source_column: str = "source_id",
+) -> pd.DataFrame:
+    """A frame of published-figure rows tagged with the ids they cite and ``synthetic=False``.
+
+    Parameters
+    ----------
+    rows : iterable of mappings or sequences
+        The rows (as :class:`pandas.DataFrame` takes them).
+    columns : sequence of str, optional
+        Column names (needed for sequence rows).
+    source_column : str
+        The column of ``;``-separated source ids.
+
+    Examples
+    --------
+    >>> frame = sourced_frame([{"value": 1, "source_id": "SRC-B;SRC-A"}])
+    >>> frame.attrs
+    {'sources': ['SRC-A', 'SRC-B'], 'synthetic': False}
+    """
+    frame = pd.DataFrame(list(rows), columns=None if columns is None else list(columns))
+    frame.attrs.update(sources=ids_in(frame[source_column]), synthetic=False)
+    return frame
+
+
+# --------------------------------------------------------------------------- column checks
+
+
+@dataclass(frozen=True)
+class Column:
+    """What one column of a table must hold.
+
+    Parameters
+    ----------
+    name : str
+        The column.
+    required : bool
+        Whether the value may be empty.
+    vocabulary : sequence of str, optional
+        The values allowed.
+    pattern : str, optional
+        A regular expression the whole value must match; ``pattern_text`` says it in words.
+    number : bool
+        Whether the value must be a finite number.
+    minimum, maximum : float, optional
+        The inclusive range of a number.
+    integer : bool
+        Whether a number must be whole.
+    unique : bool
+        Whether a value may appear only once in the table (checked by :func:`check_rows`).
+
+    Examples
+    --------
+    >>> Column("share", number=True, minimum=0, maximum=1).problem("1.5")
+    'must be at most 1; got 1.5'
+    >>> Column("unit", vocabulary=("children", "people")).problem("kids")
+    "'kids' is not one of children, people"
+    """
+
+    name: str
+    required: bool = True
+    vocabulary: Sequence[str] | None = None
+    pattern: str | None = None
+    pattern_text: str = ""
+    number: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+    integer: bool = False
+    unique: bool = False
+
+    def problem(self, value: str) -> str | None:
+        """Return what is wrong with ``value``, or None if it is acceptable."""
+        text = value.strip()
+        if not text:
+            return "required value is empty" if self.required else None
+        if self.vocabulary is not None and text not in self.vocabulary:
+            return f"{text!r} is not one of {', '.join(self.vocabulary)}"
+        if self.pattern is not None and not re.fullmatch(self.pattern, text):
+            return f"{text!r} is not {self.pattern_text or 'of the form ' + self.pattern}"
+        if self.number or self.integer:
+            try:
+                number = float(text)
+            except ValueError:
+                return f"not a number: {text!r}"
+            if not math.isfinite(number):
+                return f"not a finite number: {text!r}"
+            if self.integer and not number.is_integer():
+                return f"must be a whole number; got {text}"
+            if self.minimum is not None and number < self.minimum:
+                return f"must be at least {self.minimum:g}; got {text}"
+            if self.maximum is not None and number > self.maximum:
+                return f"must be at most {self.maximum:g}; got {text}"
+        return None
+
+
+def check_row(
+    path: Path | str,
+    line: int,
+    row: Mapping[str, str],
+    columns: Iterable[Column],
+    *,
+    error: type[TableError] = TableError,
+) -> None:
+    """Check one row against its column rules; raise ``error`` at the first problem.
+
+    Examples
+    --------
+    >>> rules = [Column("id", pattern=r"C\\d{2}", pattern_text="C and two digits"),
+    ...          Column("value", number=True, minimum=0)]
+    >>> check_row("claims.csv", 2, {"id": "C01", "value": "3"}, rules)
+    >>> check_row("claims.csv", 3, {"id": "X1", "value": "3"}, rules)
+    Traceback (most recent call last):
+    ...
+    analysis.tables.TableError: claims.csv, line 3, column 'id': 'X1' is not C and two digits
+    """
+    for column in columns:
+        problem = column.problem(row.get(column.name, ""))
+        if problem:
+            raise error(display_path(path), line, column.name, problem)
+
+
+def check_rows(
+    path: Path | str,
+    rows: Iterable[tuple[int, Mapping[str, str]]],
+    columns: Sequence[Column],
+    *,
+    error: type[TableError] = TableError,
+) -> None:
+    """Check every row of a table (:func:`check_row`) and the ``unique`` columns across rows.
+
+    Examples
+    --------
+    >>> rules = [Column("id", unique=True)]
+    >>> check_rows("t.csv", [(2, {"id": "a"}), (3, {"id": "a"})], rules)
+    Traceback (most recent call last):
+    ...
+    analysis.tables.TableError: t.csv, line 3, column 'id': duplicate id 'a' (first on line 2)
+    """
+    seen: dict[str, dict[str, int]] = {c.name: {} for c in columns if c.unique}
+    for line, row in rows:
+        check_row(path, line, row, columns, error=error)
+        for name, first in seen.items():
+            value = row.get(name, "").strip()
+            if value in first:
+                raise error(
+                    display_path(path),
+                    line,
+                    name,
+                    f"duplicate {name} {value!r} (first on line {first[value]})",
+                )
+            first[value] = line
+
+
+# --------------------------------------------------------------------------- writing
+
+_UMASK_LOCK = threading.Lock()
+_UMASK: list[int] = []
+
+
+def _umask() -> int:
+    """The process's umask, read once (reading it means setting it, so under a lock)."""
+    with _UMASK_LOCK:
+        if not _UMASK:
+            mask = os.umask(0o022)
+            os.umask(mask)
+            _UMASK.append(mask)
+        return _UMASK[0]
+
+
+def atomic_write(target: Path, write: Callable[[Path], None]) -> Path:
+    """Write ``target`` through a temporary file in the same folder, then ``os.replace`` it.
+
+    ``write`` receives the temporary path and writes the whole file there. The file is flushed
+    to disk (``fsync``), given the permissions the umask gives a new file (``0o666 & ~umask``;
+    ``mkstemp`` alone would leave 0600), and renamed over ``target`` in one step, so a reader
+    sees either the old file or the new one. If ``write`` raises (or the process is
+    interrupted by an exception such as ``KeyboardInterrupt``) the temporary file is removed and
+    any previous ``target`` is left as it was. A ``SIGKILL`` between the write and the rename
+    can leave a ``.<name>.*.tmp`` file beside ``target``, never a half-written ``target``.
+
+    Parameters
+    ----------
+    target : Path
+        The file to write; its folder is created if needed.
+    write : callable
+        ``write(tmp_path)`` writes the content.
+
+    Returns
+    -------
+    Path
+        ``target``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> out = atomic_write(folder / "a.txt", lambda p: p.write_text("hello\\n"))
+    >>> out.read_text(), oct(out.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
+    ('hello\\n', True)
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        with tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return target
+
+
+def atomic_write_text(target: Path, text: str) -> Path:
+    """Write ``text`` (UTF-8, newlines as given) to ``target`` with :func:`atomic_write`.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> atomic_write_text(Path(tempfile.mkdtemp()) / "b.txt", "x,y\\n").read_text()
+    'x,y\\n'
+    """
+
+    def write(tmp: Path) -> None:
+        with tmp.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+
+    return atomic_write(target, write)
