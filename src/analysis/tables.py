@@ -16,6 +16,7 @@ This module knows no project data: it sits on the ground floor with :mod:`analys
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import re
@@ -40,6 +41,7 @@ __all__ = [
     "atomic_write_text",
     "check_row",
     "check_rows",
+    "decode_text",
     "display_path",
     "ids_in",
     "read_rows",
@@ -102,6 +104,54 @@ def display_path(path: Path | str) -> str:
         return str(path)
 
 
+def _where(raw: bytes, offset: int) -> tuple[int, str | None]:
+    """Line (1-based) and column name of byte ``offset`` in a CSV's bytes, as far as known."""
+    before = raw[:offset].decode("utf-8-sig", errors="replace")
+    line = before.count("\n") + 1
+    lines = before.split("\n")
+    header = next(csv.reader([lines[0]]), []) if line > 1 else []
+    partial = next(csv.reader([lines[-1]]), [""]) if lines[-1] else [""]
+    index = len(partial) - 1
+    return line, header[index] if 0 <= index < len(header) else None
+
+
+def decode_text(raw: bytes, shown: str, *, error: type[TableError] = TableError) -> str:
+    """Decode a CSV file's bytes as UTF-8 (an optional byte-order mark), or raise ``error``.
+
+    UTF-16 files, bytes that are not UTF-8 and NUL bytes are reported with the file, the line
+    and (where the header tells) the column, and what to do about it.
+
+    Examples
+    --------
+    >>> decode_text(b"a,b\\n1,2\\n", "t.csv")
+    'a,b\\n1,2\\n'
+    >>> decode_text(b"a,b\\n1,\\xe9\\n", "t.csv")
+    Traceback (most recent call last):
+    ...
+    analysis.tables.TableError: t.csv, line 2, column 'b': not UTF-8 text (byte 0xe9, perhaps Latin-1 or Windows-1252): save the file as UTF-8
+    """
+    if (
+        raw.startswith((b"\xff\xfe", b"\xfe\xff"))
+        or (len(raw) >= 8 and raw[:2000].count(b"\x00") > len(raw[:2000]) // 4)
+    ):
+        raise error(shown, 1, None, "file is UTF-16 text, not UTF-8: save it as UTF-8 (CSV UTF-8)")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line, column = _where(raw, nul)
+        raise error(shown, line, column, "NUL byte in the file (binary content, or a damaged file)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, column = _where(raw, exc.start)
+        raise error(
+            shown,
+            line,
+            column,
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}, perhaps Latin-1 or Windows-1252): "
+            "save the file as UTF-8",
+        ) from None
+
+
 def read_rows(
     path: Path,
     columns: Sequence[str],
@@ -153,12 +203,15 @@ def read_rows(
     shown = display_path(path)
     if not Path(path).exists():
         raise error(shown, None, None, "file not found")
-    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
+    text = decode_text(Path(path).read_bytes(), shown, error=error)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
         header = next(reader, None)
         if header is None:
             raise error(shown, 1, None, "file is empty (expected a header row)")
         raw_rows = list(reader)
+    except csv.Error as exc:
+        raise error(shown, reader.line_num, None, f"cannot be read as CSV: {exc}") from None
     missing = [c for c in columns if c not in header]
     if missing:
         raise error(shown, 1, missing[0], f"missing column(s): {', '.join(missing)}")
@@ -360,17 +413,26 @@ def check_rows(
 # --------------------------------------------------------------------------- writing
 
 _UMASK_LOCK = threading.Lock()
-_UMASK: list[int] = []
 
 
 def _umask() -> int:
-    """The process's umask, read once (reading it means setting it, so under a lock)."""
+    """The process's current umask.
+
+    Read from ``/proc/self/status`` where the system has it: ``os.umask`` can only read the
+    mask by setting it, and a file another thread creates in between would get the wrong
+    permissions. Elsewhere ``os.umask`` is used, under a lock.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     with _UMASK_LOCK:
-        if not _UMASK:
-            mask = os.umask(0o022)
-            os.umask(mask)
-            _UMASK.append(mask)
-        return _UMASK[0]
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
 
 
 def atomic_write(target: Path, write: Callable[[Path], None]) -> Path:
