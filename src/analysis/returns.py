@@ -109,6 +109,7 @@ __all__ = [
     "MAX_ERRORS_PER_FILE",
     "MAX_FILE_BYTES",
     "MORE_ERRORS",
+    "Number",
     "REGISTER_FILE",
     "RETURNS_DIR",
     "RETURN_COLUMNS",
@@ -125,6 +126,7 @@ __all__ = [
     "find_duplicates",
     "ingest",
     "load_area_register",
+    "read_number",
     "read_returns",
     "register_codes",
     "return_file_name",
@@ -1202,6 +1204,7 @@ def _read_entry(path: Path, folder: Path, codes: frozenset[str]) -> ReturnFile |
         info = os.lstat(path)
     except OSError as exc:
         return unread("F00", exc.strerror or str(exc))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
     if stat.S_ISLNK(info.st_mode):
         try:
             target = path.resolve(strict=True)
@@ -1215,6 +1218,8 @@ def _read_entry(path: Path, folder: Path, codes: frozenset[str]) -> ReturnFile |
             info = os.stat(path)
         except OSError as exc:
             return unread("F00", exc.strerror or str(exc))
+    else:
+        flags |= getattr(os, "O_NOFOLLOW", 0)  # not a link when looked at: refuse one swapped in
     if stat.S_ISDIR(info.st_mode):
         return name, "a folder (sub-folders are not read)"
     if not stat.S_ISREG(info.st_mode):
@@ -1225,7 +1230,7 @@ def _read_entry(path: Path, folder: Path, codes: frozenset[str]) -> ReturnFile |
     if info.st_size > MAX_FILE_BYTES:
         return unread("F15", f"{info.st_size:,} bytes")
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(path, flags)
     except OSError as exc:
         return unread("F00", exc.strerror or str(exc))
     try:

@@ -180,6 +180,7 @@ sys.exit(cli.main(["ingest", sys.argv[1], "--out", sys.argv[2], "--register", sy
 """
 
 
+@pytest.mark.slow
 def test_real_sigterm_mid_run_leaves_a_consistent_pair(tmp_path: Path) -> None:
     """Real SIGTERMs at several moments of a run: the pair is always old-old or new-new."""
     folder = folder_with(
