@@ -223,6 +223,15 @@ def test_cli_fails_when_the_published_data_no_longer_support_a_recorded_verdict(
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame.loc[frame["figure_id"] == "MP07", "value"] = "0.50"
     frame.to_csv(path, index=False, lineterminator="\n")
+    # Unreviewed, the changed file is refused at load (issue 16): one line, no traceback.
+    proc = _cli("--format", "csv", env={"ANALYSIS_PROJECT_ROOT": str(tmp_path)})
+    assert proc.returncode == 1
+    assert "checksum does not match MANIFEST.csv" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    # Reviewed (the manifest updated), the new value is used and contradicts the verdict.
+    from analysis import sources
+
+    sources.update_manifest(tmp_path / "data" / "published")
     proc = _cli("--format", "csv", env={"ANALYSIS_PROJECT_ROOT": str(tmp_path)})
     assert proc.returncode == 1
     assert "C17" in proc.stderr and "contradicted" in proc.stderr

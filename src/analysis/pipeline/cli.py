@@ -183,3 +183,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ValueError as exc:  # a data file breaking its schema: one line, not a traceback
+        from analysis.tables import TableError
+
+        if not isinstance(exc, TableError):
+            raise
+        print(f"analysis {args.command}: {exc}", file=sys.stderr)
+        return 1
