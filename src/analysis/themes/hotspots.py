@@ -25,7 +25,7 @@ The steps:
    adjustment. :func:`flag_summary` counts planted hotspots found and other areas flagged;
    :func:`adjustment_comparison` and :func:`hotspot_limits` set the two adjustments side by
    side.
-4. :func:`tile_grid` places areas on a deterministic grid and :func:`plot_tile_map` draws it.
+4. :func:`hex_grid` places areas on a deterministic hex grid and :func:`plot_hex_map` draws it.
 5. :func:`suppress_area_counts` applies disclosure control (:func:`analysis.disclosure.suppress`)
    to an area table's counts and withholds rates derived from any suppressed count.
 
