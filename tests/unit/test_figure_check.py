@@ -28,8 +28,9 @@ DATA = pd.DataFrame({"x": [1, 2, 3], "y": [3, 1, 2]})
 
 @pytest.fixture(autouse=True)
 def _close_figures():
-    plotting.use_house_style()
-    yield
+    with matplotlib.rc_context():  # the house style is undone after each test
+        plotting.use_house_style()
+        yield
     plt.close("all")
 
 
