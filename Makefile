@@ -8,7 +8,7 @@ PY     := $(BIN)/python
 READY  := $(VENV)/.ready
 
 .DEFAULT_GOAL := help
-.PHONY: help figures test lint synthetic checksums bench report lab lock clean
+.PHONY: help data figures test lint synthetic checksums bench report lab lock clean
 
 help: ## Show the targets and what they do
 	@echo "Usage: make <target>"
@@ -20,7 +20,10 @@ $(READY): requirements.txt constraints.txt pyproject.toml
 	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	@touch $@
 
-figures: $(READY) ## Build every figure and table (reruns only notebooks whose inputs changed)
+data: $(READY) ## Download and verify the public data files (cache: .cache/external; offline: ANALYSIS_DATA_MIRROR)
+	$(PY) -m analysis fetch
+
+figures: $(READY) data ## Build every figure and table (reruns only notebooks whose inputs changed)
 	$(PY) -m analysis figures
 
 test: $(READY) ## Run the whole test suite (lint included; builds figures first if stale)

@@ -104,6 +104,7 @@ DELEGATED: dict[str, tuple[str, str, str, str]] = {
         "build the static HTML report into site/",
     ),
     "lab": ("pipeline.lab", "add_arguments", "run", "start JupyterLab with the project's kernel"),
+    "fetch": ("external", "add_arguments", "run", "download and verify the public data files"),
 }
 
 
