@@ -231,7 +231,7 @@ def test_update_readme_rewrites_between_markers_once(tmp_path: Path) -> None:
 
 
 def test_for_theme_selects_by_notebook_prefix() -> None:
-    assert verdicts.for_theme("02")["claim_id"].tolist() == ["C13", "C14", "C15", "C22", "C23"]
+    assert verdicts.for_theme("02")["claim_id"].tolist() == ["C13", "C14", "C22", "C23"]
     assert verdicts.for_theme("05")["value"].tolist() == [4, 3]
 
 
