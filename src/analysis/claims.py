@@ -35,7 +35,6 @@ its parser by importing it.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from pathlib import Path
@@ -101,8 +100,25 @@ OPTIONAL_COLUMNS: tuple[str, ...] = ("figure_ids",)
 #: Columns that may be left empty.
 EMPTY_OK: frozenset[str] = frozenset({"sources", "note", "figure_ids"})
 REGISTER_NAME = "claims.csv"
-_CLAIM_ID = CLAIM_ID
-_THEME = re.compile(r"^\d{2}_[a-z0-9_]+$")
+
+
+#: Column rules of the register (cross-column rules are in :func:`load_register`).
+_RULES: tuple[tables.Column, ...] = (
+    tables.Column(
+        "claim_id", pattern=CLAIM_ID.pattern, pattern_text="of the form C01", unique=True
+    ),
+    *(
+        tables.Column(c)
+        for c in COLUMNS
+        if c not in EMPTY_OK and c not in ("claim_id", "value", "qualifier", "verdict", "theme")
+    ),
+    tables.Column("value", number=True, minimum=0),
+    tables.Column("qualifier", vocabulary=QUALIFIERS),
+    tables.Column("verdict", vocabulary=VERDICTS),
+    tables.Column(
+        "theme", pattern=r"\d{2}_[a-z0-9_]+", pattern_text="a notebook stem such as 01_missing"
+    ),
+)
 
 
 class ClaimsRegisterError(PublishedDataError):
@@ -169,37 +185,17 @@ def load_register(
     rows = tables.read_rows(path, COLUMNS, optional=OPTIONAL_COLUMNS, error=ClaimsRegisterError)
     known_sources = set(sources.load_register(path.parent))
     figure_index = published.load_all().set_index("figure_id") if check_figures else None
-    seen: dict[str, int] = {}
+    tables.check_rows(path, rows, _RULES, error=ClaimsRegisterError)
     records = []
     for line, row in rows:
-        for column in COLUMNS:
-            if column not in EMPTY_OK and not row[column].strip():
-                fail(line, column, "required value is empty")
-        cid = row["claim_id"]
-        if not _CLAIM_ID.match(cid):
-            fail(line, "claim_id", f"{cid!r} is not of the form C01")
-        if cid in seen:
-            fail(line, "claim_id", f"duplicate claim_id {cid!r} (first on line {seen[cid]})")
-        seen[cid] = line
-        try:
-            number = float(row["value"])
-        except ValueError:
-            fail(line, "value", f"not a number: {row['value']!r}")
-        if not math.isfinite(number) or number < 0:
-            fail(line, "value", f"not a finite non-negative number: {row['value']!r}")
+        cid, number = row["claim_id"], float(row["value"])
         if row["unit"].startswith("proportion") and number > 1:
             fail(line, "value", f"share above 1 ({row['value']}); give shares as fractions")
-        if row["qualifier"] not in QUALIFIERS:
-            fail(line, "qualifier", f"{row['qualifier']!r} is not one of {', '.join(QUALIFIERS)}")
-        if row["verdict"] not in VERDICTS:
-            fail(line, "verdict", f"{row['verdict']!r} is not one of {', '.join(VERDICTS)}")
         for sid in tables.split_ids(row["sources"]):
             if sid not in known_sources:
                 fail(line, "sources", f"unknown source id {sid!r} (not in sources.csv)")
         if not row["output"].startswith("figures/") or ".." in row["output"]:
             fail(line, "output", f"{row['output']!r} is not a path under figures/")
-        if not _THEME.match(row["theme"]):
-            fail(line, "theme", f"{row['theme']!r} is not a notebook stem such as 01_missing")
         if cid not in computed and not row["note"].strip():
             fail(line, "note", "a typed verdict (no rule computes it) needs a note saying why")
         if figure_index is not None:
@@ -216,7 +212,7 @@ def load_register(
     frame["value"] = frame["value"].astype("float64")
     frame.attrs.update(
         file=path.name,
-        sources=sorted({s for cell in frame["sources"] for s in tables.split_ids(cell)}),
+        sources=tables.ids_in(frame["sources"]),
         synthetic=False,
     )
     return frame

@@ -9,7 +9,8 @@ comma-separated, whose header holds exactly these columns (in any order):
 went_missing``
 
 * ``area_code`` is in the area register in use (by default the synthetic register;
-  ``--register`` takes any CSV with an ``area_code`` column, e.g. real codes like E08000001);
+  ``--register`` takes any CSV with an ``area_code`` column, e.g. real codes like E08000001,
+  or ``england`` / ``england:YYYY``: England's real authorities, from the downloaded files);
 * ``period`` is a financial year ``YYYY-YY`` whose second part is the year after the first;
 * ``age_band`` is one of ``0-9, 10-12, 13-15, 16-17, unknown``; ``sex`` one of
   ``female, male, unknown``; ``looked_after`` one of ``yes, no, unknown``;
@@ -868,7 +869,19 @@ def load_area_register(path: Path | str | None = None) -> pd.DataFrame:
 
 
 def _register_codes(path: Path | str | None = None) -> frozenset[str]:
-    """The area codes of :func:`load_area_register`."""
+    """The area codes of :func:`load_area_register`, or of England's authorities.
+
+    ``england`` names every real authority code of 2012-2025 and ``england:YYYY`` those of one
+    reporting year (:func:`analysis.areas.register_codes`, built from the downloaded files).
+    """
+    spec = str(path or "").strip()
+    if re.fullmatch(r"(?i)england(:\d{4})?", spec) and not Path(spec).exists():
+        from analysis import areas, external
+
+        try:
+            return areas.register_codes(spec)
+        except (ValueError, external.ExternalDataError) as exc:
+            raise RegisterError(f"cannot build the register {spec!r}: {exc}") from None
     return frozenset(load_area_register(path)["area_code"])
 
 
@@ -1105,7 +1118,8 @@ def add_ingest_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         metavar="REGISTER.csv",
-        help="CSV with an area_code column (default: the synthetic area register)",
+        help="CSV with an area_code column, or 'england' (England's authorities 2012-2025, from "
+        "the downloaded files; 'england:YYYY' for one year); default: the synthetic register",
     )
     parser.add_argument(
         "--errors",
