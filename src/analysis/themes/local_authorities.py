@@ -236,8 +236,8 @@ def rate_panel(
         (population["measure"] == "child_population") & (population["geography"] == geography)
     ]
     if consistent and geography == _LA:
-        c = areas.consistent_boundaries(c, to_year, reg=reg)
-        p = areas.consistent_boundaries(p, to_year, reg=reg)
+        c = areas.consistent_boundaries(c, to_year, register=reg)
+        p = areas.consistent_boundaries(p, to_year, register=reg)
     unit = str(c["unit"].iloc[0])
     pop = _population_by_year(p)
     out = c[["area_code", "area_name", "region", "year", "value", "status"]].rename(
@@ -1494,8 +1494,8 @@ def _ratio_panel(
     a = numerator[(numerator["measure"] == num) & (numerator["geography"] == _LA)]
     b = denominator[(denominator["measure"] == den) & (denominator["geography"] == _LA)]
     if consistent:
-        a = areas.consistent_boundaries(a, reg=reg)
-        b = areas.consistent_boundaries(b, reg=reg)
+        a = areas.consistent_boundaries(a, register=reg)
+        b = areas.consistent_boundaries(b, register=reg)
     a = a.drop_duplicates(["area_code", "year"], keep="last")
     b = b.drop_duplicates(["area_code", "year"], keep="last").set_index(["area_code", "year"])
     out = a[["area_code", "area_name", "region", "year", "value", "status"]].rename(
@@ -1667,7 +1667,7 @@ class Profile:
 
 
 def _resolve_area(name_or_code: str, reg: pd.DataFrame) -> tuple[pd.Series, list[str]]:
-    row = areas.lookup(name_or_code, reg=reg)
+    row = areas.lookup(name_or_code, register=reg)
     notes = []
     if not bool(row["current"]):
         successors = row["successors"]
