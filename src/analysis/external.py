@@ -28,7 +28,8 @@ and exits 1 with one message per file that could not be had. For tests,
 ``$ANALYSIS_DATA_REGISTRY`` (or the ``registry_file`` argument) points at another registry, and
 ``$ANALYSIS_DATA_CACHE`` (or ``cache``) at another cache.
 
-Importing this module has no side effects; pooch and requests are imported on first fetch.
+Importing this module has no side effects; pooch and requests are imported only when a file
+must be fetched (a cached file needs neither).
 
 Examples
 --------
