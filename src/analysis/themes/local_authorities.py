@@ -1718,7 +1718,8 @@ def profile(
     series_rows, status_rows = [], []
     for key, (title, unit) in INDICATORS.items():
         panel = panels[key]
-        scale = PER if key not in _SCALE else _SCALE[key]
+        # rate panels hold rates per 10,000 already; ratio panels hold fractions
+        scale = _SCALE.get(key, 1.0)
         label = _label_of(code, panel)
         if "+" in label and key == "cse":
             notes.append(
@@ -1774,7 +1775,7 @@ def profile(
             funnel_text = f"{f.at[label, 'significance']} against all authorities"
         if key in ("cse", "missing_factor", "cce"):
             own = _usable(panel[panel["area_code"] == label])
-            if len(own) >= 3:
+            if len(own) >= 4:
                 t = trends.fit_rate_trend(
                     own["events"].round().to_numpy(),
                     own["children"].to_numpy(),
