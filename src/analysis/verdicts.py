@@ -394,6 +394,43 @@ def regional_variation_missing(claim: pd.Series, register: pd.DataFrame) -> Asse
     return Assessment(verdict, finding, ())
 
 
+@_rule("C26")
+def exploitation_where_homes_are(claim: pd.Series, register: pd.DataFrame) -> Assessment:
+    """The evidence's reasoning that exploitation goes where vulnerable children are, homes included.
+
+    Read as: authorities with more children's homes per 10,000 children record more child sexual
+    exploitation at assessment, a rate ratio per home per 10,000 children above 1.
+    :func:`analysis.themes.local_authorities.homes_association` fits a negative binomial model
+    across authorities (child population offset, robust errors) for the year to 31 March 2023
+    (Ofsted's list at 31 March 2023). A 95% interval wholly above the claimed ratio corroborates
+    it with a caveat (an association between areas, of episodes recorded, not of children);
+    wholly below contradicts it; an interval containing it leaves it not traced. The model
+    adjusted for looked-after children and missing incidents is reported beside it.
+    """
+    from analysis.themes import local_authorities
+
+    table = local_authorities.homes_association().set_index("model")
+    direct, adjusted = table.loc["homes only"], table.loc["adjusted"]
+    threshold = float(claim["value"])
+    if direct["lower"] > threshold:
+        verdict = "corroborated_with_caveat"
+    elif direct["upper"] < threshold:
+        verdict = "contradicted"
+    else:
+        verdict = "not_traced"
+    year = int(table.attrs["year"])
+    finding = (
+        f"Across {int(direct['authorities'])} authorities in the year to 31 March {year}, each "
+        "extra children's home per 10,000 children goes with a rate ratio of "
+        f"{direct['irr']:.3f} (95% robust CI {direct['lower']:.3f}-{direct['upper']:.3f}) in "
+        "episodes with child sexual exploitation recorded at assessment; allowing for "
+        f"looked-after children and missing incidents, {adjusted['irr']:.3f} "
+        f"({adjusted['lower']:.3f}-{adjusted['upper']:.3f}). Caveat: an association between "
+        "areas' totals of recorded episodes, which says nothing about individual children."
+    )
+    return Assessment(verdict, finding, ())
+
+
 @_rule("C16")
 def people_missing_a_year(claim: pd.Series, register: pd.DataFrame) -> Assessment:
     """About 200,000 people a year against the Home Office estimate (``MP01``)."""

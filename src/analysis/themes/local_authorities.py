@@ -1232,7 +1232,9 @@ def ecological_frame(
     return out
 
 
-def fit_ecological_model(frame: pd.DataFrame, *, cov_type: str = "HC1") -> Any:
+def fit_ecological_model(
+    frame: pd.DataFrame, *, terms: Sequence[str] | None = None, cov_type: str = "HC1"
+) -> Any:
     """Negative binomial (NB2) model of CSE episodes across authorities, robust errors.
 
     ``events ~ homes_per_10k + lac_per_10k + incidents_per_10k`` with ``log(children)`` as
@@ -1247,7 +1249,7 @@ def fit_ecological_model(frame: pd.DataFrame, *, cov_type: str = "HC1") -> Any:
     """
     import statsmodels.formula.api as smf
 
-    formula = "events ~ " + " + ".join(ECOLOGICAL_TERMS)
+    formula = "events ~ " + " + ".join(ECOLOGICAL_TERMS if terms is None else terms)
     model = smf.negativebinomial(formula, frame, offset=np.log(frame["children"].to_numpy(float)))
     return model.fit(disp=0, maxiter=300, cov_type=cov_type)
 
@@ -1257,6 +1259,8 @@ def ecological_irrs(result: Any, confidence: float = 0.95) -> pd.DataFrame:
     ci = result.conf_int(1 - confidence)
     rows = []
     for term, (words, step) in ECOLOGICAL_TERMS.items():
+        if term not in result.params.index:
+            continue
         b = float(result.params[term])
         rows.append(
             {
@@ -1402,6 +1406,33 @@ def count_authorities_2012(
     )
 
 
+def homes_association(year: int = 2023, *, frame: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Children's homes and recorded CSE across authorities: the rate ratio per home per 10,000.
+
+    Two NB2 models of :func:`fit_ecological_model` on :func:`ecological_frame` for ``year``:
+    ``homes only`` (the direct reading of the evidence's reasoning: do areas with more homes per
+    child record more exploitation?) and ``adjusted`` (with looked-after children and missing
+    incidents per 10,000 children). Returns the homes row of :func:`ecological_irrs` for each,
+    with a ``model`` column.
+    """
+    if frame is None:
+        frame = ecological_frame(
+            load("factors"),
+            load("population"),
+            load(PROVIDER_LISTS[year][0]) if year in PROVIDER_LISTS else load("providers_2023"),
+            load("looked_after"),
+            load("missing"),
+            year=year,
+        )
+    rows = []
+    for model, terms in (("homes only", ["homes_per_10k"]), ("adjusted", None)):
+        irr = ecological_irrs(fit_ecological_model(frame, terms=terms))
+        rows.append(irr[irr["term"] == "homes_per_10k"].assign(model=model, authorities=len(frame)))
+    out = pd.concat(rows, ignore_index=True)
+    out.attrs.update(year=year, sources=frame.attrs.get("sources", []))
+    return out
+
+
 #: The earliest years with missing-from-care figures at authority level: the three releases
 #: before DfE's current series (SFR 34/2015, SFR 41/2016, SFR 50/2017).
 EARLIEST_MISSING = ("missing_2015_raw", "missing_2016_raw", "missing_2017_raw")
@@ -1478,6 +1509,15 @@ INDICATORS: dict[str, tuple[str, str]] = {
     "homes": ("Children's homes (Ofsted list)", "homes per 10,000 children"),
 }
 _SCALE = {"missing_share": 100.0, "incidents": 1.0}
+_SHORT_TITLES = {
+    "cse": "Sexual exploitation (assessments)",
+    "missing_factor": "Going missing (assessments)",
+    "cce": "Criminal exploitation (assessments)",
+    "lac": "Looked after at 31 March",
+    "missing_share": "Went missing from care",
+    "incidents": "Incidents per child missing",
+    "homes": "Children's homes",
+}
 
 
 def _ratio_panel(
@@ -1557,7 +1597,10 @@ def indicator_panels(consistent: bool = True) -> dict[str, pd.DataFrame]:
             rate_panel(load(name), pop, "childrens_homes", reg=reg, consistent=consistent, lag=lag)
         )
     panels["homes"] = pd.concat(homes, ignore_index=True)
-    panels["homes"].attrs.update(sources=sorted({s for h in homes for s in h.attrs["sources"]}))
+    panels["homes"].attrs.update(
+        sources=sorted({s for h in homes for s in h.attrs["sources"]}),
+        boundaries={k: v for h in homes for k, v in h.attrs.get("boundaries", {}).items()},
+    )
     return panels
 
 
@@ -1591,7 +1634,8 @@ class Profile:
             "",
         ]
         for row in self.status.itertuples(index=False):
-            lines.append(f"{row.title} ({row.unit}), {row.year}:")
+            basis = "" if row.basis == "as published" else f" [{row.basis}]"
+            lines.append(f"{row.title} ({row.unit}), {row.year}{basis}:")
             lines.append(
                 f"  {a['area_name']} {row.value:.3g} | region {row.region:.3g} | England "
                 f"{row.england:.3g} | neighbours' median {row.neighbours_median:.3g}"
@@ -1605,9 +1649,11 @@ class Profile:
         """A one-page chart: each indicator's series for the authority, region, England and
         the neighbours' median. Returns the matplotlib figure (not saved)."""
         import matplotlib.pyplot as plt
+        from matplotlib.ticker import MaxNLocator
 
         from analysis import plotting
 
+        plotting.use_house_style()
         keys = list(INDICATORS)
         fig, axes = plt.subplots(2, 4, figsize=(11.7, 8.3))
         a = self.area
@@ -1636,11 +1682,11 @@ class Profile:
                     label=col if col != "authority" else a["area_name"],
                 )
             title, unit = INDICATORS[key]
-            ax.set_title(title, fontsize=8.5, loc="left")
+            ax.set_title(_SHORT_TITLES[key], fontsize=9, loc="left")
             ax.set_ylabel(unit, fontsize=7.5)
             ax.tick_params(labelsize=7)
-            if len(s):
-                ax.set_xticks(sorted(s["year"].unique())[:: max(1, len(s) // 5)])
+            ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+            ax.set_ylim(bottom=0)
         info = axes.ravel()[-1]
         info.axis("off")
         handles, labels = axes.ravel()[0].get_legend_handles_labels()
@@ -1694,16 +1740,26 @@ def profile(
     name_or_code: str,
     *,
     panels: dict[str, pd.DataFrame] | None = None,
+    consistent_panels: dict[str, pd.DataFrame] | None = None,
     reg: pd.DataFrame | None = None,
 ) -> Profile:
     """Profile one authority by name or code: its series, region, England and neighbours.
 
-    For each indicator of :data:`INDICATORS`: the authority's series on consistent boundaries
-    (authorities split since a year show their combined figures before it), its region and
-    England (sums of the authorities'), the median of its ten statistical neighbours, and for
-    the latest year its status in the funnel of all authorities (exact limits, over-dispersion
-    allowed for) and, for the rates at assessment, its trend (quasi-Poisson rate ratio per year,
-    :func:`analysis.trends.fit_rate_trend`).
+    For each indicator of :data:`INDICATORS`: the authority's own figures in the years it
+    existed, and before that (for an authority made by a merger or split) its area on the latest
+    boundaries (:func:`analysis.areas.consistent_boundaries`: the successors of a split county
+    share one combined figure, said in the notes and in the ``basis`` column); its region and
+    England (sums of the authorities' counts); the median of its ten statistical neighbours; and
+    for the latest year its status in the funnel of all authorities (exact limits,
+    over-dispersion allowed for) and, for the rates at assessment, its trend on consistent
+    boundaries (quasi-Poisson rate ratio per year, t-based interval,
+    :func:`analysis.trends.fit_rate_trend`; fitted with five years or more).
+
+    Parameters
+    ----------
+    panels, consistent_panels : dict of str to DataFrame, optional
+        :func:`indicator_panels` as published each year and on consistent boundaries (tests
+        pass fakes); default the real data.
 
     Raises
     ------
@@ -1711,71 +1767,71 @@ def profile(
         If no authority matches (the message gives close matches).
     """
     reg = load("register") if reg is None else reg
-    panels = indicator_panels() if panels is None else panels
     area, notes = _resolve_area(name_or_code, reg)
+    panels = indicator_panels(False) if panels is None else panels
+    consistent_panels = indicator_panels(True) if consistent_panels is None else consistent_panels
     code = str(area["area_code"])
-    sns = tuple(area["statistical_neighbours"] or ())
+    sns = tuple(c for c in (area["statistical_neighbours"] or ()) if c)
     series_rows, status_rows = [], []
+    combined_note = False
     for key, (title, unit) in INDICATORS.items():
-        panel = panels[key]
-        # rate panels hold rates per 10,000 already; ratio panels hold fractions
-        scale = _SCALE.get(key, 1.0)
-        label = _label_of(code, panel)
-        if "+" in label and key == "cse":
-            notes.append(
-                f"figures for {label.replace('+', ' and ')} are combined in years before the "
-                "split of their predecessor, and in every year on consistent boundaries"
-            )
-        region_codes = panel.loc[panel["region"] == area["region"], "area_code"]
-        nb_labels = {_label_of(c, panel) for c in sns} - {label}
+        panel, cons = panels[key], consistent_panels[key]
+        scale = _SCALE.get(key, 1.0)  # rate panels are per 10,000 already; ratios are fractions
+        label = _label_of(code, cons)
+        region_codes = set(panel.loc[panel["region"] == area["region"], "area_code"])
+        rows = []
         for year, g in panel.groupby("year", sort=True):
-            own = g[g["area_code"] == label]
+            own = _usable(g[g["area_code"] == code])
+            basis = "as published"
+            if own.empty:
+                own = _usable(cons[(cons["area_code"] == label) & (cons["year"] == year)])
+                basis = "consistent boundaries" + (" (combined)" if "+" in label else "")
+                combined_note |= "+" in label and not own.empty
             rates = _usable(g).set_index("area_code")["rate"] * scale
-            nb = [rates[c] for c in nb_labels if c in rates.index]
-            series_rows.append(
+            nb = [float(rates[c]) for c in sns if c in rates.index]
+            rows.append(
                 {
                     "indicator": key,
                     "year": int(year),
                     "authority": float(own["rate"].iloc[0] * scale) if len(own) else math.nan,
+                    "basis": basis if len(own) else "",
                     "region": _group_rate(g[g["area_code"].isin(region_codes)], key),
                     "England": _group_rate(g, key),
                     "neighbours' median": float(np.median(nb)) if nb else math.nan,
                     "neighbours_used": len(nb),
                 }
             )
-        s = pd.DataFrame([r for r in series_rows if r["indicator"] == key])
+        series_rows += rows
+        s = pd.DataFrame(rows)
         s = s[s["authority"].notna()]
         if s.empty:
             continue
         latest = int(s["year"].max())
         last = s[s["year"] == latest].iloc[0]
-        funnel_text, trend_text = "not assessed", ""
+        funnel_text, trend_text = "not assessed (no figure of its own that year)", "not fitted"
         g = _usable(panel[panel["year"] == latest])
-        if key in ("cse", "missing_factor", "cce", "lac", "homes", "incidents") and label in set(
-            g["area_code"]
-        ):
-            per = PER if key not in _SCALE else 1.0
-            f = stats.rate_funnel(
-                g["events"].to_numpy(float),
-                g["children"].to_numpy(float),
-                per,
-                LEVELS,
-                True,
-                g["area_code"].tolist(),
-            )
-            funnel_text = f"{f.at[label, 'significance']} against all authorities"
-        elif key == "missing_share" and label in set(g["area_code"]):
-            f = stats.proportion_funnel(
-                g["events"].to_numpy(float),
-                g["children"].to_numpy(float),
-                LEVELS,
-                True,
-                g["area_code"].tolist(),
-            )
-            funnel_text = f"{f.at[label, 'significance']} against all authorities"
+        if code in set(g["area_code"]):
+            if key == "missing_share":
+                f = stats.proportion_funnel(
+                    g["events"].to_numpy(float),
+                    g["children"].to_numpy(float),
+                    LEVELS,
+                    True,
+                    g["area_code"].tolist(),
+                )
+            else:
+                f = stats.rate_funnel(
+                    g["events"].to_numpy(float),
+                    g["children"].to_numpy(float),
+                    PER if key not in _SCALE else 1.0,
+                    LEVELS,
+                    True,
+                    g["area_code"].tolist(),
+                )
+            funnel_text = f"{f.at[code, 'significance']} against all authorities"
         if key in ("cse", "missing_factor", "cce"):
-            own = _usable(panel[panel["area_code"] == label])
-            if len(own) >= 4:
+            own = _usable(cons[cons["area_code"] == label])
+            if len(own) >= 5:
                 t = trends.fit_rate_trend(
                     own["events"].round().to_numpy(),
                     own["children"].to_numpy(),
@@ -1793,19 +1849,26 @@ def profile(
                 "unit": unit,
                 "year": latest,
                 "value": last["authority"],
+                "basis": last["basis"],
                 "region": last["region"],
                 "england": last["England"],
                 "neighbours_median": last["neighbours' median"],
                 "funnel": funnel_text,
-                "trend": trend_text or "not fitted",
+                "trend": trend_text,
             }
         )
-    series = pd.DataFrame(series_rows)
+    label = _label_of(code, consistent_panels["cse"])
+    if combined_note:
+        names = " and ".join(reg.at[c, "area_name"] for c in label.split("+") if c in reg.index)
+        notes.append(
+            f"before {area['area_name']} existed, its figures are those of {names} together "
+            "(their predecessor's area), marked 'consistent boundaries (combined)'"
+        )
     src = sorted({s for p in panels.values() for s in p.attrs.get("sources", ())})
     return Profile(
         area=area,
-        label=_label_of(code, panels["cse"]),
-        series=series,
+        label=label,
+        series=pd.DataFrame(series_rows),
         status=pd.DataFrame(status_rows),
         neighbours=tuple(reg.at[c, "area_name"] for c in sns if c in reg.index),
         notes=notes,
