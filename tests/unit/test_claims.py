@@ -45,8 +45,10 @@ EXPECTED_NUMBERS = [
     (100, "interviews"),  # an excess of 100 interviews behind the monitoring tool
     (1, "proportion of LSCBs"),  # the tool circulated to all LSCBs
 ]
-# Comparisons the evidence makes without a number, read as ratios above 1.
-EXPECTED_COMPARISONS = [(1, "ratio"), (1, "ratio"), (1, "dispersion ratio")]
+# Comparisons the evidence makes without a number, read as ratios above 1 (the last: its
+# reasoning that exploiters operate where vulnerable children, children's homes among them,
+# are concentrated).
+EXPECTED_COMPARISONS = [(1, "ratio"), (1, "ratio"), (1, "dispersion ratio"), (1, "ratio")]
 
 
 @pytest.fixture(scope="module")
