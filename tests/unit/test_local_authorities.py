@@ -153,7 +153,7 @@ def test_boundary_change_is_aggregated_in_the_rate_panel() -> None:
 
 def test_shrunk_ratio_is_the_gamma_posterior_mean() -> None:
     rng = np.random.default_rng(20240601)
-    n_areas, years = 40, 3
+    n_areas = 40
     children = {f"X{i:02d}": float(c) for i, c in enumerate(rng.integers(2_000, 60_000, n_areas))}
     effect = {k: rng.gamma(5.0, 1 / 5.0) for k in children}
     counts = {
@@ -375,7 +375,8 @@ def test_c26_verdict_follows_the_association(monkeypatch) -> None:
         frame["events"] = rng.poisson(mu).astype(float)
         frame.attrs["sources"] = ["SRC-FAKE"]
         monkeypatch.setattr(la, "load", lambda name: None)  # nothing real is read
-        monkeypatch.setattr(la, "ecological_frame", lambda *a, fr=frame.copy(), **k: fr)
+        fixed = frame.copy()
+        monkeypatch.setattr(la, "ecological_frame", lambda *a, fr=fixed, **k: fr)
         assert verdicts.assess("C26").verdict == verdict
 
 
