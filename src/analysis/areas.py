@@ -317,7 +317,7 @@ def _read_sfr_2012(path: Path, codes: dict[str, _Code]) -> None:
 # --------------------------------------------------------------------------- successions
 
 
-def _read_facts(path: Path = BOUNDARY_CHANGES) -> pd.DataFrame:
+def _read_facts(path: Path) -> pd.DataFrame:
     header, rows = _read_csv(path)
     cols = (
         "predecessor_code",
@@ -396,9 +396,10 @@ def _derive_links(codes: dict[str, _Code], facts: pd.DataFrame) -> pd.DataFrame:
             kind = "split" if len(news) > 1 and len(olds) == 1 else "merger"
             if len(news) > 1 and len(olds) > 1:
                 kind = "merger and split"
+            fan_out = {o: sum(1 for p in pairs if p[0] == o) for o in olds}
             for old, new_code in pairs:
-                fact = fact_pairs.get((old, new_code))
-                part = fact.part if fact is not None else ("whole" if len(news) == 1 else "part")
+                # a predecessor with one successor went to it whole; with several, in parts
+                part = "whole" if fan_out[old] == 1 else "part"
                 out.append((old, new_code, after, kind, part))
     frame = pd.DataFrame(out, columns=["predecessor", "successor", "first_year", "kind", "part"])
     # every fact whose codes are in the files must be what the files show
@@ -551,11 +552,13 @@ def _inherit(code: str, table: Mapping[str, object], graph: _Graph, *, forward: 
 
 
 @lru_cache(maxsize=8)
-def _build(inputs: tuple[tuple[str, str, str], ...], facts_sha: str) -> pd.DataFrame:
+def _build(
+    inputs: tuple[tuple[str, str, str], ...], facts_path: str, facts_sha: str
+) -> pd.DataFrame:
     files = {name: Path(p) for name, p, _ in inputs}
     codes, region_frame = _read_b1(files["cin_2013_2025"])
     _read_sfr_2012(files["cla_2012"], codes)
-    facts = _read_facts()
+    facts = _read_facts(Path(facts_path))
     links = _derive_links(codes, facts)
     graph = _Graph.of(links)
     neighbours = _read_neighbours(files["statistical_neighbours_2025"])
@@ -653,7 +656,8 @@ def register(files: Mapping[str, Path | str] | None = None) -> pd.DataFrame:
     pandas.DataFrame
         Indexed by ``area_code``; columns ``area_code``, ``la_number`` (DfE's 3-digit number),
         ``area_name``, ``region``, ``region_code``, ``first_year`` and ``last_year`` and ``years``
-        (reporting years, to 31 March, in which the code is in use in the yearly files),
+        (reporting years, to 31 March, in which the code is in use in the yearly files: 2012
+        from SFR 20/2012, which has no row for the Isles of Scilly, then table B1),
         ``current`` (in use in the latest year), ``predecessors`` and ``successors`` (tuples of
         codes), ``statistical_neighbours`` (ten codes, nearest first, for current authorities)
         and ``neighbour_closeness`` (DfE's bands), ``police_force_area`` and its code, and
@@ -679,7 +683,7 @@ def register(files: Mapping[str, Path | str] | None = None) -> pd.DataFrame:
     ('F08000001', 'F09000002')
     """
     inputs = _resolve(files)
-    return _copy(_build(inputs, sources.sha256(BOUNDARY_CHANGES)))
+    return _copy(_build(inputs, str(BOUNDARY_CHANGES), sources.sha256(BOUNDARY_CHANGES)))
 
 
 def _default() -> pd.DataFrame:

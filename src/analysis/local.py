@@ -1353,7 +1353,17 @@ def load_referrals(path=None, *, register=None, harmonise=True) -> pd.DataFrame:
 
 
 load_referrals.__doc__ = _doc(
-    """Referrals and re-referrals (DfE table C1), 2013-2025, counts and percentages."""
+    """Referrals and re-referrals (DfE table C1), 2013-2025, counts and percentages.
+
+    Examples
+    --------
+    >>> from analysis import areas, paths
+    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
+    >>> reg = areas.register(areas.fake_files(fakes))
+    >>> c1 = load_referrals(fakes / "fake_referrals_2013_2025.csv", register=reg)
+    >>> sorted(set(c1.loc[c1["measure"].str.endswith("percent"), "unit"]))
+    ['percent of children referred', 'percent of referrals']
+    """
 )
 
 
@@ -1362,7 +1372,17 @@ def load_child_protection_plans(path=None, *, register=None, harmonise=True) -> 
 
 
 load_child_protection_plans.__doc__ = _doc(
-    """Children subject of a child protection plan at 31 March by duration (DfE table D5)."""
+    """Children subject of a child protection plan at 31 March by duration (DfE table D5).
+
+    Examples
+    --------
+    >>> from analysis import areas, paths
+    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
+    >>> reg = areas.register(areas.fake_files(fakes))
+    >>> d5 = load_child_protection_plans(fakes / "fake_cpp_2013_2025.csv", register=reg)
+    >>> d5.query("measure == 'cpp_at_31_march' and geography == 'national'")["value"].tolist()
+    [393.0, 398.0]
+    """
 )
 
 
@@ -1400,6 +1420,16 @@ load_child_population.__doc__ = _doc(
 
     ``year`` is the mid-year (30 June) of the estimate: the national 2012 row is England's
     mid-2012 child population (``POP0017_2012`` in ``data/published/population.csv``).
+
+    Examples
+    --------
+    >>> from analysis import areas, paths
+    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
+    >>> reg = areas.register(areas.fake_files(fakes))
+    >>> pop = load_child_population(fakes / "fake_population_2012_2024.csv", register=reg)
+    >>> england = pop.query("geography == 'national' and year == 2012")
+    >>> england[["value", "year_convention"]].to_numpy().tolist()
+    [[10900.0, 'mid-year (30 June)']]
     """
 )
 
@@ -1422,6 +1452,17 @@ load_looked_after_release.__doc__ = _doc(
     2012 and 2013 files share; the 2015 document for 2015) and named with a stable measure id.
     ``x`` is a suppressed count (one to five, or a cell that would reveal one). ``metadata``
     gives a metadata document to use instead of the download.
+
+    Examples
+    --------
+    >>> from analysis import areas, paths
+    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
+    >>> reg = areas.register(areas.fake_files(fakes))
+    >>> cla = load_looked_after_release(2012, fakes / "fake_cla_2012.csv",
+    ...     metadata=fakes / "fake_cla_2014_metadata.txt", register=reg)
+    >>> foster = cla.query("area_name == 'Fakeham' and measure == 'cla_placement_foster'")
+    >>> foster["status"].tolist()
+    ['suppressed']
     """
 )
 
@@ -1437,6 +1478,15 @@ load_looked_after_rates.__doc__ = _doc(
     mid-year estimate) is ``cla_rate_denominator``, dated at its mid-year, so rates can be
     recomputed after aggregating areas. The file lists every authority in every year, with
     ``z`` (not applicable) for authorities that did not exist that year.
+
+    Examples
+    --------
+    >>> from analysis import areas, paths
+    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
+    >>> reg = areas.register(areas.fake_files(fakes))
+    >>> cla = load_looked_after_rates(fakes / "fake_cla_2021_2025.csv", register=reg)
+    >>> cla.query("measure == 'cla_rate_denominator'")["year"].agg(["min", "max"]).tolist()
+    [2020, 2024]
     """
 )
 
@@ -1466,6 +1516,18 @@ def load_looked_after(
     -------
     pandas.DataFrame
         The tidy form; ``cla_at_31_march`` runs 2012-2015 and 2021-2025.
+
+    Examples
+    --------
+    >>> from analysis import areas, paths
+    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
+    >>> reg = areas.register(areas.fake_files(fakes))
+    >>> files = {"cla_2012": fakes / "fake_cla_2012.csv",
+    ...          "cla_2014_metadata": fakes / "fake_cla_2014_metadata.txt",
+    ...          "cla_2021_2025": fakes / "fake_cla_2021_2025.csv"}
+    >>> cla = load_looked_after(files, releases=("cla_2012", "cla_2021_2025"), register=reg)
+    >>> sorted(cla.query("measure == 'cla_at_31_march'")["year"].unique().tolist())
+    [2012, 2021, 2022, 2023, 2024, 2025]
     """
     files = dict(files or {})
     frames = []
@@ -1514,6 +1576,16 @@ load_missing_release.__doc__ = _doc(
     checked against their metadata documents; ``metadata`` gives a document to use instead of
     the download), ``missing_2018_2022`` and ``missing_2020_2024`` (DfE's long files, 13
     measures). The 2017 release calls these figures experimental statistics.
+
+    Examples
+    --------
+    >>> from analysis import areas, paths
+    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
+    >>> reg = areas.register(areas.fake_files(fakes))
+    >>> m = load_missing_release("missing_2015", fakes / "fake_missing_2015.csv",
+    ...     metadata=fakes / "fake_cla_2015_metadata.txt", register=reg)
+    >>> m.query("geography == 'national' and measure == 'missing_incidents'")["value"].tolist()
+    [887.0]
     """
 )
 
@@ -1655,6 +1727,16 @@ load_providers.__doc__ = _doc(
     Authorities with no provider of a type get 0 (the lists are Ofsted's full registers).
     ``childrens_homes`` counts homes of the type "children's home" (secure children's homes
     and residential special schools registered as children's homes are their own measures).
+
+    Examples
+    --------
+    >>> from analysis import areas, paths
+    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
+    >>> reg = areas.register(areas.fake_files(fakes))
+    >>> homes = load_providers(2014, fakes / "fake_providers_2014.csv", register=reg)
+    >>> homes.query("measure == 'childrens_homes'").set_index("area_name")["value"].to_dict()
+    {'Fake Borough A': 2.0, 'Fake Borough B': 0.0, 'Fakeport, City of': 0.0, 'Fakeham': 0.0,
+     'Fakeshire': 1.0}
     """
 )
 
