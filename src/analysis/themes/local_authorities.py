@@ -1255,9 +1255,9 @@ def ecological_frame(
     out["lac_per_10k"] = lac["rate"].reindex(out.index)
     out["incidents_per_10k"] = inc["rate"].reindex(out.index)
     out = out.dropna(subset=["events", "children", *ECOLOGICAL_TERMS]).reset_index()
-    out.attrs.update(
-        year=year, sources=sources_of(factors, population, providers, looked_after, missing)
-    )
+    used = [f[f["year"] == year] for f in (factors, looked_after, missing)]
+    used.append(population[population["year"] == year - 1])
+    out.attrs.update(year=year, sources=sources_of(*used, providers))
     return out
 
 
