@@ -174,7 +174,8 @@ def looked_after_overrepresented(claim: pd.Series, register: pd.DataFrame) -> As
     ``CEOP10`` victims' backgrounds unrecorded, so the in-care share lies between
     ``CEOP08/CEOP01`` and ``(CEOP08 + CEOP10)/CEOP01``. The population share is
     ``LAC2012 / POP0017_2012``; the claim holds if the victims' share exceeds it times the
-    claimed ratio. :func:`analysis.stats.claim_test` tests the lower count (supported ->
+    claimed ratio. The periods differ (victims 2008-11, population share 2012: no child
+    population before mid-2012 is traced), and the finding says so. :func:`analysis.stats.claim_test` tests the lower count (supported ->
     corroborated with caveat) and the upper count (contradicted even if every unrecorded victim
     was in care -> contradicted); anything else is not settled (not traced).
     """
@@ -201,7 +202,10 @@ def looked_after_overrepresented(claim: pd.Series, register: pd.DataFrame) -> As
         f"their share; Barnardo's one-day survey: {float(barnardos['value']):.0%} of service "
         f"users looked after ({float(barnardos['value']) / base:.0f} times). Caveats: "
         f"{int(unknown['value']):,} victims had no background recorded; UK victims against "
-        "England's children; the OCC report the evidence cites gave no traced share."
+        f"England's children; a period mismatch: the victims span {in_care['period']} while the "
+        f"population share is of {lac['period']} ({lac['figure_id']}) and {pop['period']} "
+        f"({pop['figure_id']}), the earliest traced child population; the OCC report the "
+        "evidence cites gave no traced share."
     )
     ids = ("CEOP01", "CEOP08", "CEOP10", "LAC2012", "POP0017_2012", "BAR03")
     return Assessment(verdict, finding, ids)
