@@ -105,6 +105,12 @@ DELEGATED: dict[str, tuple[str, str, str, str]] = {
     ),
     "lab": ("pipeline.lab", "add_arguments", "run", "start JupyterLab with the project's kernel"),
     "fetch": ("external", "add_arguments", "run", "download and verify the public data files"),
+    "profile": (
+        "themes.local_authorities",
+        "add_arguments",
+        "run",
+        "profile a local authority from published data (unknown names get close matches)",
+    ),
 }
 
 
