@@ -436,6 +436,15 @@ def legend_below(
     return leg
 
 
+def _text_box(text: Text, renderer: Any) -> Any:
+    """The box of a text's glyphs alone (an annotation's arrow left out), in display pixels."""
+    from matplotlib.text import Annotation
+
+    if isinstance(text, Annotation):
+        text.update_positions(renderer)
+    return Text.get_window_extent(text, renderer)
+
+
 def _renderer(fig: Figure) -> Any:
     canvas = fig.canvas
     if hasattr(canvas, "get_renderer"):
@@ -462,8 +471,9 @@ def annotate_points(
     Each label is tried to the upper right, right, lower right, above, below, upper left, left
     and lower left of its point (``offset`` points away); the first position that overlaps no
     label already placed, no line or marker, and stays inside the axes is kept, else the one
-    that overlaps least. :func:`save_figure` places the labels again once the figure's layout is
-    final, so they fit the saved chart.
+    that overlaps least; farther rings (2.5 to 10 times the offset) are tried next, with a thin
+    leader line to the point. :func:`save_figure` places the labels again once the figure's
+    layout is final, so they fit the saved chart.
     """
     texts = []
     for xi, yi, lab in zip(x, y, labels, strict=True):
@@ -476,6 +486,13 @@ def annotate_points(
             color=color,
             zorder=6,
             gid=_GID_AUTO,
+            arrowprops={
+                "arrowstyle": "-",
+                "color": "#888888",
+                "lw": 0.5,
+                "shrinkA": 0,
+                "shrinkB": 2,
+            },
         )
         t.set_in_layout(False)
         t._analysis_offset = offset  # type: ignore[attr-defined]
@@ -493,16 +510,16 @@ def _place_labels(ax: Axes) -> None:
     fig.canvas.draw()
     renderer = _renderer(fig)
     ax_box = ax.get_window_extent(renderer)
-    others = [t.get_window_extent(renderer) for t in ax.texts if t.get_gid() != _GID_AUTO]
+    others = [_text_box(t, renderer) for t in ax.texts if t.get_gid() != _GID_AUTO]
     placed: list[Any] = []
     for t in texts:
         offset = getattr(t, "_analysis_offset", 4.0)
         best, best_cost = None, math.inf
-        for dx, dy in [(dx * k, dy * k) for k in (1, 2.5) for dx, dy in _DIRECTIONS]:
+        for dx, dy in [(dx * k, dy * k) for k in (1, 2.5, 4.5, 7, 10) for dx, dy in _DIRECTIONS]:
             t.xyann = (dx * offset, dy * offset)
             t.set_ha("left" if dx > 0 else ("right" if dx < 0 else "center"))
             t.set_va("bottom" if dy > 0 else ("top" if dy < 0 else "center"))
-            box = t.get_window_extent(renderer)
+            box = _text_box(t, renderer)
             cost = sum(_overlap_area(box, p) for p in placed + others)
             if _marks_in_box(ax, _shrink(box, 1.0)):
                 cost += box.width * box.height
@@ -516,7 +533,7 @@ def _place_labels(ax: Axes) -> None:
         t.xyann = (dx * offset, dy * offset)
         t.set_ha("left" if dx > 0 else ("right" if dx < 0 else "center"))
         t.set_va("bottom" if dy > 0 else ("top" if dy < 0 else "center"))
-        placed.append(t.get_window_extent(renderer))
+        placed.append(_text_box(t, renderer))
 
 
 def _overlap_area(a: Any, b: Any) -> float:
@@ -863,7 +880,7 @@ def _record_drawn_texts(fig: Figure) -> list[_Drawn]:
         Text.draw = original  # type: ignore[method-assign]
     out = []
     for artist, renderer in drawn:
-        box = artist.get_window_extent(renderer)
+        box = _text_box(artist, renderer)
         angle = float(artist.get_rotation()) % 180
         if min(angle, 180 - angle) < 1e-6 or abs(angle - 90) < 1e-6:
             corners = np.array(
@@ -871,7 +888,7 @@ def _record_drawn_texts(fig: Figure) -> list[_Drawn]:
             )
         else:
             artist.set_rotation(0)
-            flat = artist.get_window_extent(renderer)
+            flat = _text_box(artist, renderer)
             artist.set_rotation(angle)
             w, h = flat.width / 2, flat.height / 2
             t = math.radians(angle)
@@ -1547,6 +1564,8 @@ def funnel_plot(
     legend: bool = True,
     note: bool = True,
     log_x: bool = False,
+    max_labels: int | None = None,
+    label_side: str = "both",
 ) -> Axes:
     """Draw a funnel plot from :func:`analysis.stats.proportion_funnel`, ``rate_funnel`` or
     ``ratio_funnel``.
@@ -1581,6 +1600,11 @@ def funnel_plot(
         Label the points outside the widest limits; draw the axes legend; draw the method note.
     log_x : bool
         Put the denominator on a log axis (before the labels are placed).
+    max_labels : int, optional
+        Label only this many of the points outside the widest limits, the farthest beyond them
+        first (a crowded funnel of real areas).
+    label_side : {"both", "high", "low"}
+        Which outliers to label (all are drawn in the flagged colour).
 
     Returns
     -------
@@ -1655,7 +1679,17 @@ def funnel_plot(
         log_axis(ax, "x")
     if label_outliers and outside.any():
         names = funnel_df[label_col] if label_col is not None else funnel_df.index.to_series()
-        annotate_points(ax, x[outside], y[outside], [str(n) for n in names.to_numpy()[outside]])
+        side = {"both": outside, "high": y > hi_w, "low": y < lo_w}[label_side]
+        chosen = np.flatnonzero(side)
+        if max_labels is not None and len(chosen) > max_labels:
+            base = baseline * scale
+            beyond = np.where(
+                y > hi_w,
+                (y - base) / np.maximum(hi_w - base, 1e-12),
+                (base - y) / np.maximum(base - lo_w, 1e-12),
+            )
+            chosen = chosen[np.argsort(-beyond[chosen], kind="stable")[:max_labels]]
+        annotate_points(ax, x[chosen], y[chosen], [str(n) for n in names.to_numpy()[chosen]])
 
     if kind == "proportion":
         ax.set_ylabel("Percentage" if shown_per == 100 else "Proportion")

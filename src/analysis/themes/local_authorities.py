@@ -1674,70 +1674,44 @@ class Profile:
         lines.append("Episodes are assessments, not children: a child assessed twice counts twice.")
         return "\n".join(lines) + "\n"
 
-    def chart(self):
-        """A one-page chart: each indicator's series for the authority, region, England and
-        the neighbours' median. Returns the matplotlib figure (not saved)."""
-        import matplotlib.pyplot as plt
+    def chart(self, title: str | None = None):
+        """A one-page chart in the house style: each indicator's series for the authority, its
+        region, England and the neighbours' median. Returns the figure, not saved; pass it to
+        :func:`analysis.plotting.save_figure` (which adds the title and source line), or give
+        ``title`` to draw one here (the command line does)."""
+        from matplotlib.lines import Line2D
         from matplotlib.ticker import MaxNLocator
 
         from analysis import plotting
 
         plotting.use_house_style()
         keys = list(INDICATORS)
-        fig, axes = plt.subplots(2, 4, figsize=(11.7, 8.3))
+        fig, axes = plotting.figure("full", 8.6, nrows=4, ncols=2)
         a = self.area
-        colours = {
-            "authority": plotting.PALETTE[1],
-            "region": plotting.PALETTE[0],
-            "England": "#000000",
-            "neighbours' median": plotting.PALETTE[2],
+        styles = {
+            "authority": {"color": plotting.COLORS["published"], "lw": 2.0, "ls": "-"},
+            "region": {"color": plotting.COLORS["published_alt"], "lw": 1.2, "ls": "-"},
+            "England": {"color": plotting.COLORS["reference"], "lw": 1.2, "ls": "-"},
+            "neighbours' median": {"color": plotting.COLORS["context"], "lw": 1.2, "ls": "--"},
         }
         for ax, key in zip(axes.ravel(), keys, strict=False):
             s = self.series[self.series["indicator"] == key]
-            for col, style in (
-                ("authority", "-"),
-                ("region", "-"),
-                ("England", "-"),
-                ("neighbours' median", "--"),
-            ):
-                ax.plot(
-                    s["year"],
-                    s[col],
-                    style,
-                    marker="o",
-                    ms=3,
-                    lw=2 if col == "authority" else 1.2,
-                    color=colours[col],
-                    label=col if col != "authority" else a["area_name"],
-                )
-            title, unit = INDICATORS[key]
-            ax.set_title(_SHORT_TITLES[key], fontsize=9, loc="left")
-            ax.set_ylabel(unit, fontsize=7.5)
-            ax.tick_params(labelsize=7)
+            for col, style in styles.items():
+                ax.plot(s["year"], s[col], marker="o", ms=3, **style)
+            ax.set_title(_SHORT_TITLES[key])
+            ax.set_ylabel(INDICATORS[key][1])
             ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
             ax.set_ylim(bottom=0)
-        info = axes.ravel()[-1]
-        info.axis("off")
-        handles, labels = axes.ravel()[0].get_legend_handles_labels()
-        info.legend(handles, labels, loc="upper left", fontsize=8)
-        info.text(
-            0,
-            0.45,
-            "\n".join(
-                f"{r.title.split(' recorded')[0]}: {r.funnel}" for r in self.status.itertuples()
-            )[:900],
-            fontsize=6.5,
-            va="top",
-            wrap=True,
-        )
-        fig.suptitle(
-            f"{a['area_name']}: profile from published local-authority data",
-            x=0.01,
-            ha="left",
-            fontsize=12,
-            fontweight="bold",
-        )
-        fig.tight_layout(rect=(0, 0.03, 1, 0.96))
+        axes.ravel()[-1].axis("off")
+        handles = [
+            Line2D(
+                [], [], marker="o", ms=3, label=a["area_name"] if col == "authority" else col, **st
+            )
+            for col, st in styles.items()
+        ]
+        plotting.legend_below(fig, handles, ncols=4)
+        if title:
+            fig.suptitle(title, x=0.01, ha="left", fontweight="bold")
         return fig
 
 
@@ -1930,7 +1904,7 @@ def run(args: argparse.Namespace) -> int:
         result.series.to_csv(args.csv, index=False, lineterminator="\n")
         print(f"wrote {args.csv}")
     if getattr(args, "chart", ""):
-        fig = result.chart()
+        fig = result.chart(title=f"{result.area['area_name']}: profile from published local data")
         fig.savefig(args.chart, dpi=150, metadata={"Software": None})
         print(f"wrote {args.chart}")
     return 0
