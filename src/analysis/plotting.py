@@ -42,6 +42,7 @@ __all__ = [
     "bar_with_interval",
     "funnel_note",
     "funnel_plot",
+    "hex_map",
 ]
 
 SYNTHETIC_LABEL = "SYNTHETIC DATA, ILLUSTRATIVE ONLY"
@@ -628,3 +629,55 @@ def thousands_axis(ax: Axes, *, ticks: int = 6) -> None:
 
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.yaxis.set_major_locator(MaxNLocator(ticks))
+
+
+def hex_map(
+    ax: Axes,
+    frame: pd.DataFrame,
+    *,
+    q: str = "q",
+    r: str = "r",
+    color: str = "color",
+    label: str | None = None,
+    outline: Iterable[bool] | None = None,
+    layout: str = "odd-r",
+    fontsize: float = 7,
+) -> Axes:
+    """Draw a hex cartogram: one hexagon of the same size per area, at HexJSON positions.
+
+    ``q`` (column) and ``r`` (row) are HexJSON offset coordinates; ``layout`` ``odd-r`` or
+    ``even-r`` (pointy-topped hexagons, odd or even rows shifted right by half a hexagon), as
+    Open Innovations' cartograms use. Rows grow upwards. ``outline`` rings chosen areas in black.
+    """
+    import math
+
+    import numpy as np
+    from matplotlib.patches import RegularPolygon
+
+    if layout not in ("odd-r", "even-r"):
+        raise ValueError(f"layout must be odd-r or even-r; got {layout!r}")
+    qs, rs = frame[q].to_numpy(dtype=int), frame[r].to_numpy(dtype=int)
+    shift = np.where((rs % 2 == 1) == (layout == "odd-r"), 0.5, 0.0)
+    xs, ys = qs + shift, rs * math.sqrt(3) / 2
+    rings = list(outline) if outline is not None else [False] * len(frame)
+    for i, fill in enumerate(frame[color]):
+        ax.add_patch(
+            RegularPolygon(
+                (xs[i], ys[i]), 6, radius=0.56, facecolor=fill, edgecolor="white", lw=0.5
+            )
+        )
+        if rings[i]:
+            ax.add_patch(
+                RegularPolygon(
+                    (xs[i], ys[i]), 6, radius=0.45, fill=False, edgecolor="black", lw=1.4
+                )
+            )
+        if label is not None:
+            ax.text(
+                xs[i], ys[i], str(frame[label].iloc[i]), ha="center", va="center", fontsize=fontsize
+            )
+    ax.set_xlim(xs.min() - 0.7, xs.max() + 0.7)
+    ax.set_ylim(ys.min() - 0.7, ys.max() + 0.7)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax

@@ -120,3 +120,8 @@ def test_funnel_area_table_counts_add_up_and_suppression_leaves_no_small_count(
     )
     numeric = pd.to_numeric(published[counts].stack(), errors="coerce").dropna()
     assert not ((numeric >= 1) & (numeric <= 5)).any()
+    # A row total of 1 to 5 is never published, nor a pooled rate that reveals it.
+    pooled = data.set_index("area_code")["count_pooled"]
+    small = pooled[(pooled >= 1) & (pooled <= 5)].index
+    shown = published.set_index("area_code").loc[small, data.attrs["total_columns"]]
+    assert (shown == "[c]").all().all()

@@ -45,8 +45,10 @@ EXPECTED_NUMBERS = [
     (100, "interviews"),  # an excess of 100 interviews behind the monitoring tool
     (1, "proportion of LSCBs"),  # the tool circulated to all LSCBs
 ]
-# Comparisons the evidence makes without a number, read as ratios above 1.
-EXPECTED_COMPARISONS = [(1, "ratio"), (1, "ratio"), (1, "dispersion ratio")]
+# Comparisons the evidence makes without a number, read as ratios above 1 (the last: its
+# reasoning that exploiters operate where vulnerable children, children's homes among them,
+# are concentrated).
+EXPECTED_COMPARISONS = [(1, "ratio"), (1, "ratio"), (1, "dispersion ratio"), (1, "ratio")]
 
 
 @pytest.fixture(scope="module")
@@ -224,7 +226,7 @@ def test_update_readme_rewrites_between_markers_once(tmp_path: Path) -> None:
 
 
 def test_for_theme_selects_by_notebook_prefix() -> None:
-    assert verdicts.for_theme("02")["claim_id"].tolist() == ["C13", "C14", "C15", "C22", "C23"]
+    assert verdicts.for_theme("02")["claim_id"].tolist() == ["C13", "C14", "C22", "C23"]
     assert verdicts.for_theme("05")["value"].tolist() == [4, 3]
 
 

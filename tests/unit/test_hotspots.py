@@ -241,3 +241,23 @@ def test_ingest_summary_counts() -> None:
     s = hotspots.ingest_summary(res).set_index("item")["value"]
     assert s["files checked"] == 3 and s["files collated"] == 2 and s["files rejected"] == 1
     assert s["rows collated"] == 3 and s["areas"] == 2 and s["periods"] == 2
+
+
+def test_a_small_row_total_is_withheld_with_what_reveals_it() -> None:
+    # Area A's two counts (1 and 2) total 3: within the suppression threshold, so the pooled
+    # count and the pooled rate computed from it must not be published either.
+    frame = pd.DataFrame(
+        {
+            "area_code": ["A", "B", "C", "D"],
+            "n": [1, 40, 25, 33],
+            "m": [2, 30, 12, 28],
+        }
+    )
+    frame["pooled"] = frame["n"] + frame["m"]
+    frame["pooled_rate"] = frame["pooled"] / 1000
+    published, counts = hotspots.suppress_area_counts(
+        frame, ["n", "m"], total_columns=["pooled", "pooled_rate"]
+    )
+    row = published.set_index("area_code").loc["A"]
+    assert row["n"] == row["m"] == row["pooled"] == row["pooled_rate"] == "[c]"
+    assert published.set_index("area_code").loc["B", "pooled"] == 70

@@ -772,12 +772,18 @@ def suppress_area_counts(
     *,
     threshold: int = 5,
     index: str = "area_code",
+    total_columns: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Disclosure control for an area table: suppress its counts, withhold rates derived from them.
 
     The count columns (rows = areas) go through :func:`analysis.disclosure.suppress` (primary
-    and complementary suppression, totals treated as public); in any row with a suppressed
-    count, ``derived_columns`` (rates, ratios computed from the counts) are withheld too.
+    and complementary suppression, row totals treated as public unless it withholds them); in
+    any row with a suppressed count, ``derived_columns`` (rates, ratios computed from the counts)
+    are withheld too. ``total_columns`` are the columns that show or reveal a row's total (the
+    pooled count, and rates or ratios computed from it): they are withheld in every row whose
+    total :func:`~analysis.disclosure.suppress` withholds (a total of 1 to ``threshold``).
+    By default they are read from ``frame.attrs["total_columns"]`` (set by
+    :func:`funnel_area_table`).
 
     Returns
     -------
@@ -804,6 +810,12 @@ def suppress_area_counts(
         hidden |= counts[col].map(lambda v: isinstance(v, str) and v == symbol)
     for col in derived_columns:
         published.loc[hidden, col] = symbol
+    if total_columns is None:
+        total_columns = frame.attrs.get("total_columns", ())
+    withheld = [label for kind, label in counts.attrs.get("withheld_totals", []) if kind == "row"]
+    rows = published.index.isin(withheld)
+    for col in total_columns:
+        published.loc[rows, col] = symbol
     published = published.reset_index()
     published.attrs.update(counts.attrs)
     return published, counts
@@ -978,8 +990,9 @@ def funnel_area_table(result: HotspotAnalysis) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``attrs["periods"]``, ``attrs["count_columns"]`` and ``attrs["latest_columns"]`` say
-        which columns hold counts and which derive from the latest period alone.
+        ``attrs["periods"]``, ``attrs["count_columns"]``, ``attrs["latest_columns"]`` and
+        ``attrs["total_columns"]`` say which columns hold counts, which derive from the latest
+        period alone, and which show or reveal a row's pooled total.
     """
     wide = result.area_periods.pivot(index="area_code", columns="period", values="count")
     periods = [str(p) for p in wide.columns]
@@ -1008,5 +1021,7 @@ def funnel_area_table(result: HotspotAnalysis) -> pd.DataFrame:
         periods=periods,
         count_columns=count_columns,
         latest_columns=[c for c in data.columns if "_latest_" in c],
+        # The pooled count, and the pooled rate and ratio computed from it, reveal a row's total.
+        total_columns=["count_pooled", "crude_pooled_rate_per_10k", "std_pooled_ratio"],
     )
     return data
