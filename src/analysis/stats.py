@@ -1213,6 +1213,34 @@ def _check_adjusted_method(method: str, phi: float, tau2: float) -> None:
         )
 
 
+def _poisson_funnel_limits(
+    baseline: Any,
+    denominator: Numeric,
+    names: tuple[str, str, str],
+    per: Any,
+    confidence: float,
+    method: str,
+    phi: float,
+    tau2: float,
+) -> Interval:
+    """The checks and limits behind :func:`rate_funnel_limits` and :func:`ratio_funnel_limits`."""
+    name, what, value = names
+    c = _check_confidence(confidence)
+    phi, tau2 = _check_phi(phi), _check_tau2(tau2)
+    per = _check_per(per)
+    method = _check_method(method)
+    _check_adjusted_method(method, phi, tau2)
+    if not (
+        isinstance(baseline, numbers.Real) and math.isfinite(baseline) and float(baseline) >= 0.0
+    ):
+        raise ValueError(f"baseline {value} must be a non-negative number; got {baseline!r}")
+    prep = _prepare(**{name: denominator})
+    _check_positive(prep, name, what)
+    lo, hi, text = _poisson_limits(float(baseline), prep.arrays[name], per, c, method, phi, tau2)
+    attrs = {"method": text, "confidence": c}
+    return Interval(prep.wrap(lo, "lower", **attrs), prep.wrap(hi, "upper", **attrs), text, c)
+
+
 def rate_funnel_limits(
     baseline: float,
     population: Numeric,
@@ -1276,20 +1304,16 @@ def rate_funnel_limits(
     >>> round(rate_funnel_limits(10.0, 10_000, 0.998, method="normal").upper, 1)
     19.8
     """
-    c = _check_confidence(confidence)
-    phi, tau2 = _check_phi(phi), _check_tau2(tau2)
-    per = _check_per(per)
-    method = _check_method(method)
-    _check_adjusted_method(method, phi, tau2)
-    if not (isinstance(baseline, numbers.Real) and float(baseline) >= 0.0):
-        raise ValueError(f"baseline rate must be a non-negative number; got {baseline!r}")
-    prep = _prepare(population=population)
-    _check_positive(prep, "population")
-    lo, hi, text = _poisson_limits(
-        float(baseline), prep.arrays["population"], per, c, method, phi, tau2
+    return _poisson_funnel_limits(
+        baseline,
+        population,
+        ("population", "population", "rate"),
+        per,
+        confidence,
+        method,
+        phi,
+        tau2,
     )
-    attrs = {"method": text, "confidence": c}
-    return Interval(prep.wrap(lo, "lower", **attrs), prep.wrap(hi, "upper", **attrs), text, c)
 
 
 def ratio_funnel_limits(
@@ -1346,19 +1370,16 @@ def ratio_funnel_limits(
     >>> round(lo * 7.224687515, 6)
     2.0
     """
-    c = _check_confidence(confidence)
-    phi, tau2 = _check_phi(phi), _check_tau2(tau2)
-    method = _check_method(method)
-    _check_adjusted_method(method, phi, tau2)
-    if not (isinstance(baseline, numbers.Real) and float(baseline) >= 0.0):
-        raise ValueError(f"baseline ratio must be a non-negative number; got {baseline!r}")
-    prep = _prepare(expected=expected)
-    _check_positive(prep, "expected", "expected count")
-    lo, hi, text = _poisson_limits(
-        float(baseline), prep.arrays["expected"], 1.0, c, method, phi, tau2
+    return _poisson_funnel_limits(
+        baseline,
+        expected,
+        ("expected", "expected count", "ratio"),
+        1.0,
+        confidence,
+        method,
+        phi,
+        tau2,
     )
-    attrs = {"method": text, "confidence": c}
-    return Interval(prep.wrap(lo, "lower", **attrs), prep.wrap(hi, "upper", **attrs), text, c)
 
 
 def _check_adjustment(overdispersion: Any) -> str:
@@ -1412,25 +1433,46 @@ _FUNNEL_STATISTIC = {
 }
 
 
-def _funnel(
-    *,
-    kind: str,
-    numerator: np.ndarray,
-    denominator: np.ndarray,
-    columns: dict[str, np.ndarray],
-    value_col: str,
-    denominator_col: str,
-    index: pd.Index,
-    levels: tuple[float, ...],
-    baseline: float | None,
-    scale: float,
-    method: str,
-    overdispersion: str,
-    force_adjustment: bool,
-    alpha: float,
-) -> pd.DataFrame:
+#: Per kind: the numerator's and denominator's argument names, the value column, and the
+#: denominator in words (for errors).
+_FUNNEL_INPUTS = {
+    "proportion": ("x", "n", "proportion", "denominator"),
+    "rate": ("x", "population", "rate", "population"),
+    "ratio": ("observed", "expected", "ratio", "expected count"),
+}
+
+
+def _funnel(kind: str, /, **given: Any) -> pd.DataFrame:
     """The one funnel engine behind :func:`proportion_funnel`, :func:`rate_funnel` and
-    :func:`ratio_funnel`."""
+    :func:`ratio_funnel`, which pass it their arguments by name (``locals()``)."""
+    num_name, den_name, value_col, what = _FUNNEL_INPUTS[kind]
+    levels = _check_levels(given["levels"])
+    overdispersion = _check_adjustment(given["overdispersion"])
+    alpha = _check_alpha(given["overdispersion_alpha"])
+    force_adjustment = bool(given["force_adjustment"])
+    baseline = given["baseline"]
+    scale = _check_per(given["per"]) if kind == "rate" else 1.0
+    method = "normal" if kind == "proportion" else _check_method(given["method"])
+    prep = _prepare(**{num_name: given[num_name], den_name: given[den_name]})
+    if kind == "proportion":
+        _check_binomial(prep, num_name, den_name)
+        upper = 1.0
+    else:
+        _check_counts(prep, num_name)
+        _check_positive(prep, den_name, what)
+        upper = math.inf
+    if baseline is not None and not (
+        isinstance(baseline, numbers.Real)
+        and math.isfinite(baseline)
+        and 0.0 <= float(baseline) <= upper
+    ):
+        expected = "a proportion in [0, 1]" if kind == "proportion" else "a non-negative number"
+        raise ValueError(f"baseline must be {expected}; got {baseline!r}")
+    numerator = np.atleast_1d(prep.arrays[num_name])
+    denominator = np.atleast_1d(prep.arrays[den_name])
+    columns = {num_name: numerator, den_name: denominator}
+    denominator_col = den_name
+    index = _funnel_index(prep, given["labels"], numerator.size)
     pooled = baseline is None
     if pooled:
         theta = float(numerator.sum() / denominator.sum() * scale)
@@ -1733,46 +1775,7 @@ def proportion_funnel(
     >>> df["significance"].tolist()
     ['low (99.8%)', 'not significant', 'high (99.8%)']
     """
-    lv = _check_levels(levels)
-    adjustment = _check_adjustment(overdispersion)
-    alpha = _check_alpha(overdispersion_alpha)
-    prep = _prepare(x=x, n=n)
-    _check_binomial(prep)
-    if baseline is not None and not (
-        isinstance(baseline, numbers.Real) and 0.0 <= float(baseline) <= 1.0
-    ):
-        raise ValueError(f"baseline must be a proportion in [0, 1]; got {baseline!r}")
-    xv = np.atleast_1d(prep.arrays["x"])
-    nv = np.atleast_1d(prep.arrays["n"])
-    return _funnel(
-        kind="proportion",
-        numerator=xv,
-        denominator=nv,
-        columns={"x": xv, "n": nv},
-        value_col="proportion",
-        denominator_col="n",
-        index=_funnel_index(prep, labels, xv.size),
-        levels=lv,
-        baseline=baseline,
-        scale=1.0,
-        method="normal",
-        overdispersion=adjustment,
-        force_adjustment=bool(force_adjustment),
-        alpha=alpha,
-    )
-
-
-def _poisson_funnel_inputs(
-    x: Numeric, exposure: Numeric, names: tuple[str, str], baseline: float | None, what: str
-) -> _Prepared:
-    prep = _prepare(**{names[0]: x, names[1]: exposure})
-    _check_counts(prep, names[0])
-    _check_positive(prep, names[1], what)
-    if baseline is not None and not (
-        isinstance(baseline, numbers.Real) and math.isfinite(baseline) and baseline >= 0
-    ):
-        raise ValueError(f"baseline must be a non-negative number; got {baseline!r}")
-    return prep
+    return _funnel("proportion", **locals(), method="normal", per=1.0)
 
 
 def rate_funnel(
@@ -1847,30 +1850,7 @@ def rate_funnel(
     >>> round(df.attrs["phi"], 2), round(df.attrs["overdispersion_p_value"], 6)
     (6.97, 2.9e-05)
     """
-    lv = _check_levels(levels)
-    per = _check_per(per)
-    method = _check_method(method)
-    adjustment = _check_adjustment(overdispersion)
-    alpha = _check_alpha(overdispersion_alpha)
-    prep = _poisson_funnel_inputs(x, population, ("x", "population"), baseline, "population")
-    xv = np.atleast_1d(prep.arrays["x"])
-    pv = np.atleast_1d(prep.arrays["population"])
-    return _funnel(
-        kind="rate",
-        numerator=xv,
-        denominator=pv,
-        columns={"x": xv, "population": pv},
-        value_col="rate",
-        denominator_col="population",
-        index=_funnel_index(prep, labels, xv.size),
-        levels=lv,
-        baseline=baseline,
-        scale=per,
-        method=method,
-        overdispersion=adjustment,
-        force_adjustment=bool(force_adjustment),
-        alpha=alpha,
-    )
+    return _funnel("rate", **locals())
 
 
 def ratio_funnel(
@@ -1933,31 +1913,7 @@ def ratio_funnel(
     >>> f["ratio"].tolist(), round(f.attrs["baseline"], 4), f["significance"].tolist()
     ([1.0, 1.5], 1.3333, ['not significant', 'not significant'])
     """
-    lv = _check_levels(levels)
-    method = _check_method(method)
-    adjustment = _check_adjustment(overdispersion)
-    alpha = _check_alpha(overdispersion_alpha)
-    prep = _poisson_funnel_inputs(
-        observed, expected, ("observed", "expected"), baseline, "expected count"
-    )
-    ov = np.atleast_1d(prep.arrays["observed"])
-    ev = np.atleast_1d(prep.arrays["expected"])
-    return _funnel(
-        kind="ratio",
-        numerator=ov,
-        denominator=ev,
-        columns={"observed": ov, "expected": ev},
-        value_col="ratio",
-        denominator_col="expected",
-        index=_funnel_index(prep, labels, ov.size),
-        levels=lv,
-        baseline=baseline,
-        scale=1.0,
-        method=method,
-        overdispersion=adjustment,
-        force_adjustment=bool(force_adjustment),
-        alpha=alpha,
-    )
+    return _funnel("ratio", **locals(), per=1.0)
 
 
 for _f, _inputs, _value, _extra in (
