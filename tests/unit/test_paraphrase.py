@@ -1,10 +1,13 @@
 """No text the project writes repeats the evidence: no run of 8 or more words shared with it.
 
-The evidence (CEOP's written evidence LCG 09) is not part of the repository, and the tests may
-not read anything outside it, so the text comes from the environment: ``ANALYSIS_EVIDENCE_TEXT``
-names a plain-text copy of it (CI sets it, beside ``ANALYSIS_DATA_MIRROR``). Without it the scan
-is skipped on a researcher's machine and fails in CI (``CI`` set), so it can never pass
-silently there. The detector itself is tested on hand-made fakes below, always.
+The evidence (CEOP's written evidence LCG 09) is not part of the repository (its prose must not
+be copied in), and the tests read nothing outside the repository. What is committed is its
+fingerprint: ``tests/fixtures/evidence_runs.txt`` holds, for every run of 8 consecutive words of
+the evidence (lower-cased, punctuation dropped, as :func:`words` reads text), the first 16 hex
+digits of the run's SHA-256, sorted. The words cannot be read back from it, yet a copied run is
+found by hashing the project's runs the same way. ``python tests/unit/test_paraphrase.py PATH``
+rewrites the fingerprint from a plain-text copy of the evidence (a maintainer's step, once). The
+detector itself is tested on hand-made fakes below.
 
 Scanned: every cell of every notebook (markdown and code), every text field of every CSV under
 ``data/`` (the claims register's paraphrases, notes, definitions, titles...), the docs and the
@@ -15,16 +18,14 @@ few document names in :data:`DOCUMENT_TITLES` are taken out of the text before i
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
-import os
 import re
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-import pytest
-
 ROOT = Path(__file__).resolve().parents[2]
-EVIDENCE_ENV = "ANALYSIS_EVIDENCE_TEXT"
+FINGERPRINT = ROOT / "tests" / "fixtures" / "evidence_runs.txt"
 RUN = 8  # words
 
 #: Names of documents the project's text refers to that are not in sources.csv's titles.
@@ -64,9 +65,15 @@ def runs(tokens: list[str], k: int = RUN) -> set[tuple[str, ...]]:
     return found
 
 
-def shared_runs(text: str, evidence: set[tuple[str, ...]], titles: list[list[str]]) -> list[str]:
-    """The runs of ``text`` (titles removed) that also occur in the evidence."""
-    return sorted(" ".join(r) for r in runs(strip_titles(words(text), titles)) & evidence)
+def digest(run: tuple[str, ...]) -> str:
+    """A run's fingerprint: the first 16 hex digits of the SHA-256 of its words joined by spaces."""
+    return hashlib.sha256(" ".join(run).encode("utf-8")).hexdigest()[:16]
+
+
+def shared_runs(text: str, evidence: set[str], titles: list[list[str]]) -> list[str]:
+    """The runs of ``text`` (titles removed) whose fingerprints are among the evidence's."""
+    found = runs(strip_titles(words(text), titles))
+    return sorted(" ".join(r) for r in found if digest(r) in evidence)
 
 
 def project_texts(root: Path = ROOT) -> Iterator[tuple[str, str]]:
@@ -104,8 +111,8 @@ FAKE_EVIDENCE = (
 )
 
 
-def _fake_runs() -> set[tuple[str, ...]]:
-    return runs(words(FAKE_EVIDENCE))
+def _fake_runs() -> set[str]:
+    return {digest(r) for r in runs(words(FAKE_EVIDENCE))}
 
 
 def test_a_copied_run_of_eight_words_is_found_whatever_the_case_and_punctuation() -> None:
@@ -139,18 +146,22 @@ def test_the_scan_reaches_every_kind_of_text() -> None:
 # --- the scan ---------------------------------------------------------------------------------
 
 
-def _evidence_text() -> str:
-    path = os.environ.get(EVIDENCE_ENV)
-    if not path:
-        if os.environ.get("CI"):
-            pytest.fail(f"{EVIDENCE_ENV} is not set: CI must name the evidence's text file")
-        pytest.skip(f"{EVIDENCE_ENV} not set: the evidence text is not available here")
-    return Path(path).read_text(encoding="utf-8")
+def load_fingerprint(path: Path = FINGERPRINT) -> set[str]:
+    """The committed fingerprints of the evidence's 8-word runs."""
+    lines = path.read_text(encoding="utf-8").split()
+    assert all(re.fullmatch(r"[0-9a-f]{16}", x) for x in lines), f"{path}: not a fingerprint file"
+    return set(lines)
+
+
+def test_the_fingerprint_is_hashes_only_and_covers_the_evidence() -> None:
+    prints = load_fingerprint()
+    # The evidence has about 5,000 words, so about as many runs; none can be read back.
+    assert len(prints) > 4000
+    assert not any(" " in x for x in FINGERPRINT.read_text(encoding="utf-8").splitlines())
 
 
 def test_no_project_text_shares_eight_words_with_the_evidence() -> None:
-    evidence = runs(words(_evidence_text()))
-    assert len(evidence) > 1000, "the evidence text looks empty or truncated"
+    evidence = load_fingerprint()
     names = titles()
     copied = {
         where: found
@@ -160,3 +171,17 @@ def test_no_project_text_shares_eight_words_with_the_evidence() -> None:
     assert not copied, "runs of 8+ words shared with the evidence (paraphrase them):\n" + "\n".join(
         f"  {where}: {found[:3]}" for where, found in copied.items()
     )
+
+
+def write_fingerprint(evidence: Path, target: Path = FINGERPRINT) -> int:
+    """Rewrite the fingerprint from a plain-text copy of the evidence; return the run count."""
+    prints = sorted({digest(r) for r in runs(words(evidence.read_text(encoding="utf-8")))})
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text("\n".join(prints) + "\n", encoding="utf-8")
+    return len(prints)
+
+
+if __name__ == "__main__":  # maintainer's step: python tests/unit/test_paraphrase.py EVIDENCE.txt
+    import sys
+
+    print(f"{write_fingerprint(Path(sys.argv[1]))} runs fingerprinted into {FINGERPRINT}")
