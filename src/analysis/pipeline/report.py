@@ -474,6 +474,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"report: {n} problem{'s' if n != 1 else ''} in {site}", file=sys.stderr)
         return 1
     if args.check:
-        pages = len(list(site.rglob("*.html")))
-        print(f"report: {site}: {pages} pages, every local link resolves, nothing from the network")
+        n = len(list(site.rglob("*.html")))
+        pages = f"{n} page" if n == 1 else f"{n} pages"
+        print(f"report: {site}: {pages}, every local link resolves, nothing from the network")
     return 0
