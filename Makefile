@@ -13,7 +13,7 @@ INSTALLER  ?= uv
 PIP        := $(PY) -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help uv figures test lint synthetic checksums bench report lab lock clean
+.PHONY: help uv data figures test lint synthetic checksums bench report lab lock clean
 
 help: ## Show the targets and what they do
 	@echo "Usage: make <target>"
@@ -43,7 +43,10 @@ uv: ## Install uv (pinned UV_VERSION) into .venv; make uses it to install the lo
 	@$(PIP) --version >/dev/null 2>&1 || $(BIN)/uv pip install -q --python $(PY) \
 	  "pip==$$($(PY) -c 'import ensurepip; print(ensurepip.version())')"
 
-figures: $(READY) ## Build every figure and table (reruns only notebooks whose inputs changed)
+data: $(READY) ## Download and verify the public data files (cache: .cache/external; offline: ANALYSIS_DATA_MIRROR)
+	$(PY) -m analysis fetch
+
+figures: $(READY) data ## Build every figure and table (reruns only notebooks whose inputs changed)
 	$(PY) -m analysis figures
 
 test: $(READY) ## Run the whole test suite (lint included; builds figures first if stale)

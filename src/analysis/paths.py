@@ -14,6 +14,7 @@ from pathlib import Path
 
 __all__ = [
     "BUILD",
+    "CACHE",
     "DATA",
     "DATA_PUBLISHED",
     "DATA_SYNTHETIC",
@@ -47,6 +48,8 @@ FIGURES: Path = PROJECT_ROOT / "figures"
 TABLES: Path = FIGURES / "tables"
 NOTEBOOKS: Path = PROJECT_ROOT / "notebooks"
 BUILD: Path = PROJECT_ROOT / "build"
+#: Downloaded files and other caches (git-ignored; ``analysis.external`` keeps its files here).
+CACHE: Path = PROJECT_ROOT / ".cache"
 
 
 def output_dir() -> Path:

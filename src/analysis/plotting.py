@@ -15,7 +15,7 @@ from the provenance register. Tables go through :func:`save_table` (CSV, Markdow
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -532,3 +532,63 @@ def funnel_plot(
         ax.set_title(title)
     ax.legend(fontsize=8, loc="best")
     return ax
+
+
+def year_axis(
+    ax: Axes,
+    years: Iterable[int],
+    labels: Callable[[int], str] = str,
+    *,
+    every_year: bool = False,
+) -> None:
+    """Label a yearly x axis with one tick per year, e.g. by financial year.
+
+    Parameters
+    ----------
+    ax : matplotlib.axes.Axes
+        The axes.
+    years : iterable of int
+        The years plotted (repeats are fine).
+    labels : callable, default str
+        Year -> tick label (e.g. :func:`analysis.themes.timeseries.financial_year`).
+    every_year : bool, default False
+        Tick every year between the first and last, not only the years given.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> year_axis(ax, [2012, 2014], every_year=True)
+    >>> [t.get_text() for t in ax.get_xticklabels()]
+    ['2012', '2013', '2014']
+    >>> plt.close(fig)
+    """
+    years = sorted({int(y) for y in years})
+    if every_year:
+        years = list(range(years[0], years[-1] + 1))
+    ax.set_xticks(
+        years,
+        [labels(y) for y in years],
+        rotation=45,
+        ha="right",
+        fontsize=8,
+        rotation_mode="anchor",
+    )
+    ax.set_xlim(min(years) - 0.6, max(years) + 0.6)
+
+
+def thousands_axis(ax: Axes, *, ticks: int = 6) -> None:
+    """Format the y axis with thousands separators (``12,000``) and about ``ticks`` ticks.
+
+    Examples
+    --------
+    >>> fig, ax = plt.subplots()
+    >>> _ = ax.plot([0, 1], [0, 12000])
+    >>> thousands_axis(ax)
+    >>> ax.yaxis.get_major_formatter()(12000, 0)
+    '12,000'
+    >>> plt.close(fig)
+    """
+    from matplotlib.ticker import FuncFormatter, MaxNLocator
+
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.yaxis.set_major_locator(MaxNLocator(ticks))

@@ -5,7 +5,9 @@ Every table under ``data/published/`` shares one tidy schema, one row per publis
 ===============  =======================================================================
 column           meaning
 ===============  =======================================================================
-figure_id        unique id (e.g. ``LAC2012``; ``LAC2012R`` for a revised value)
+figure_id        unique id (e.g. ``LAC2012``; ``LAC2012R`` for a revised value; ``LAC2012D``
+                 for the same figure read from the publisher's own release data, which
+                 :func:`load_looked_after` prefers to the press copy ``LAC2012``)
 measure          what the figure counts, in words
 value            the number; shares are fractions in [0, 1]
 qualifier        exact / about / more_than / less_than / up_to, as the source states it
@@ -59,6 +61,7 @@ __all__ = [
     "load_missing_persons",
     "load_population",
     "load_runaways",
+    "prefer_primary",
     "stated_months",
     "read_table",
     "value",
@@ -311,7 +314,76 @@ def _loader(name: str) -> Callable[[], pd.DataFrame]:
 
 load_missing_persons = _loader("missing_persons")
 load_runaways = _loader("runaways")
-load_looked_after = _loader("looked_after")
+
+
+#: Suffix of a figure read from the publisher's own release data (``LAC2012D``): the primary
+#: record of the figure without it (``LAC2012``), which then stays only as corroboration.
+PRIMARY_SUFFIX = "D"
+
+
+def prefer_primary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Drop the rows that a primary record gives again, keeping the primary one.
+
+    A row ``X`` + :data:`PRIMARY_SUFFIX` (e.g. ``LAC2012D``, read from the release's own data
+    file) is preferred to row ``X`` (e.g. ``LAC2012``, from a press report): ``X`` is dropped and
+    listed in ``attrs["corroborating"]`` (id of the kept row -> id of the dropped one). The two
+    must agree on value, unit and period; if they do not, they are not the same figure.
+
+    Raises
+    ------
+    PublishedDataError
+        If a primary record and the row it corroborates disagree.
+
+    Examples
+    --------
+    >>> lac = prefer_primary(load("looked_after"))
+    >>> lac.attrs["corroborating"]["LAC2012D"], "LAC2012" in set(lac["figure_id"])
+    ('LAC2012', False)
+    """
+    by_id = frame.set_index("figure_id")
+    pairs: dict[str, str] = {}
+    for fid in frame["figure_id"]:
+        base = fid[: -len(PRIMARY_SUFFIX)]
+        if not fid.endswith(PRIMARY_SUFFIX) or base not in by_id.index:
+            continue
+        primary, other = by_id.loc[fid], by_id.loc[base]
+        for column in ("value", "unit", "period_start", "period_end"):
+            a, b = primary[column], other[column]
+            if a != b and not (pd.isna(a) and pd.isna(b)):
+                raise PublishedDataError(
+                    frame.attrs.get("file", "published table"),
+                    None,
+                    column,
+                    f"{fid} (primary) gives {a} but {base}, which it corroborates, gives {b}",
+                )
+        pairs[fid] = base
+    out = frame[~frame["figure_id"].isin(set(pairs.values()))].reset_index(drop=True)
+    out.attrs = dict(frame.attrs)
+    out.attrs.update(sources=sorted(set(out["source_id"])), corroborating=pairs)
+    return out
+
+
+def load_looked_after(*, corroborating: bool = False) -> pd.DataFrame:
+    """Return the validated published table ``looked_after``: children looked after at 31 March.
+
+    Where the release's own data give a figure (``LAC2012D``), the press copy of the same figure
+    (``LAC2012``) is left out (see :func:`prefer_primary`; ``attrs["corroborating"]`` lists the
+    pairs) unless ``corroborating=True``. :func:`figure` still finds every row by id.
+
+    The frame carries ``attrs['sources']`` (its provenance ids) and ``attrs['synthetic']``.
+
+    Examples
+    --------
+    >>> frame = load_looked_after()
+    >>> frame.attrs['table'], frame.attrs['synthetic'], frame['figure_id'].is_unique
+    ('looked_after', False, True)
+    >>> len(load_looked_after(corroborating=True)) - len(frame) == len(frame.attrs["corroborating"])
+    True
+    """
+    frame = load("looked_after")
+    return frame if corroborating else prefer_primary(frame)
+
+
 load_missing_from_care = _loader("missing_from_care")
 load_children_in_need = _loader("children_in_need")
 load_assessment_factors = _loader("assessment_factors")

@@ -6,6 +6,10 @@ every file under ``data/published/`` is listed with its SHA-256 checksum in
 ``data/published/MANIFEST.csv``. :func:`verify` reports unregistered files, stale checksums,
 empty required fields and dangling source ids; the test suite fails on any of them.
 
+The download registry ``data/published/downloads.csv`` (public files fetched by
+:mod:`analysis.external`, each pinned by repository, commit, path, size and SHA-256) is part of
+the register: :func:`check_downloads` validates it, and every row points at a provenance record.
+
 The design follows the provenance records of Our World in Data's ``etl`` (one schema for every
 source, a checksum per stored file) and the UK Government Analysis Function's data log.
 """
@@ -20,15 +24,19 @@ from functools import lru_cache
 from pathlib import Path
 
 from analysis import paths
-from analysis.tables import split_ids
+from analysis.tables import Column, TableError, read_rows, split_ids
 
 __all__ = [
     "CONFIDENCE_LEVELS",
+    "DOWNLOAD_COLUMNS",
+    "DOWNLOAD_RULES",
     "REQUIRED_FIELDS",
     "ProvenanceError",
     "Source",
     "cite",
+    "check_downloads",
     "cite_many",
+    "downloads_path",
     "get",
     "load_register",
     "manifest_path",
@@ -56,6 +64,33 @@ CONFIDENCE_LEVELS: tuple[str, ...] = ("High", "Medium-High", "Medium", "Low-Medi
 
 MANIFEST_NAME = "MANIFEST.csv"
 REGISTER_NAME = "sources.csv"
+DOWNLOADS_NAME = "downloads.csv"
+#: Columns of the download registry, in order; every field is required.
+DOWNLOAD_COLUMNS: tuple[str, ...] = (
+    "name",
+    "repository",
+    "commit",
+    "path",
+    "bytes",
+    "sha256",
+    "source_id",
+    "description",
+)
+#: What each column of the download registry must hold.
+DOWNLOAD_RULES: tuple[Column, ...] = (
+    Column("name", pattern=r"[a-z][a-z0-9_]*", pattern_text="lower-case letters, digits and _"),
+    Column("repository", pattern=r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", pattern_text="owner/name"),
+    Column("commit", pattern=r"[0-9a-f]{40}", pattern_text="a full 40-character commit hash"),
+    Column(
+        "path",
+        pattern=r"(?!/)(?!.*\\)(?!(.*/)?\.\.(/|$)).+",
+        pattern_text="a relative path inside the repository (no leading '/', no '..', '/' only)",
+    ),
+    Column("bytes", pattern=r"[1-9][0-9]*", pattern_text="a positive whole number of bytes"),
+    Column("sha256", pattern=r"[0-9a-f]{64}", pattern_text="64 lower-case hex digits"),
+    Column("source_id"),
+    Column("description"),
+)
 
 
 class ProvenanceError(ValueError):
@@ -94,6 +129,11 @@ def register_path(root: Path | None = None) -> Path:
 def manifest_path(root: Path | None = None) -> Path:
     """Path of the checksum manifest (``data/published/MANIFEST.csv``)."""
     return (root or paths.DATA_PUBLISHED) / MANIFEST_NAME
+
+
+def downloads_path(root: Path | None = None) -> Path:
+    """Path of the download registry (``data/published/downloads.csv``)."""
+    return (root or paths.DATA_PUBLISHED) / DOWNLOADS_NAME
 
 
 def _read_csv(path: Path) -> list[dict[str, str]]:
@@ -229,12 +269,49 @@ def update_manifest(root: Path | None = None) -> Path:
     return target
 
 
+def check_downloads(path: Path, known_sources: Iterable[str] | None = None) -> list[str]:
+    """Check the download registry; return its problems (empty when all is well).
+
+    The header must hold exactly :data:`DOWNLOAD_COLUMNS`; every row must pass
+    :data:`DOWNLOAD_RULES` (``name`` unique, ``repository`` ``owner/name``, ``commit`` a full
+    hash, ``path`` relative, ``bytes`` a positive integer, ``sha256`` 64 hex digits, nothing
+    empty). When ``known_sources`` is given, every ``source_id`` must be among them. Each
+    problem names the file, line and column.
+    """
+    try:
+        rows = read_rows(path, DOWNLOAD_COLUMNS)
+    except TableError as err:
+        return [str(err)]
+    shown = path.name
+    known = set(known_sources) if known_sources is not None else None
+    problems: list[str] = []
+    seen: dict[str, int] = {}
+    for line, row in rows:
+        for rule in DOWNLOAD_RULES:
+            problem = rule.problem(row[rule.name])
+            if problem:
+                problems.append(f"{shown}, line {line}, column '{rule.name}': {problem}")
+        name = row["name"]
+        if name in seen:
+            problems.append(
+                f"{shown}, line {line}, column 'name': duplicate name {name!r} "
+                f"(first on line {seen[name]})"
+            )
+        seen.setdefault(name, line)
+        if known is not None and row["source_id"] and row["source_id"] not in known:
+            problems.append(
+                f"{shown}, line {line}, column 'source_id': unknown source id {row['source_id']!r}"
+            )
+    return problems
+
+
 def verify(root: Path | None = None) -> list[str]:
     """Check the register and the manifest; return a list of problems (empty when all is well).
 
     Checks that every file under ``root`` is listed in the manifest with its current checksum,
-    that every listed file exists, that the register is valid, and that every ``source_id``
-    used by a data table is registered.
+    that every listed file exists, that the register is valid, that every ``source_id``
+    used by a data table is registered, and that the download registry (if present) passes
+    :func:`check_downloads`.
     """
     root = root or paths.DATA_PUBLISHED
     problems: list[str] = []
@@ -257,8 +334,10 @@ def verify(root: Path | None = None) -> list[str]:
         register = load_register(root)
     except ProvenanceError as err:
         return [*problems, str(err)]
+    if DOWNLOADS_NAME in present:
+        problems += check_downloads(present[DOWNLOADS_NAME], register)
     for name, path in present.items():
-        if name == REGISTER_NAME or path.suffix != ".csv":
+        if name in (REGISTER_NAME, DOWNLOADS_NAME) or path.suffix != ".csv":
             continue
         rows = _read_csv(path)
         for column in ("source_id", "sources"):

@@ -25,6 +25,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import pandas as pd
+
 from analysis import paths
 
 __all__ = [
@@ -37,9 +39,11 @@ __all__ = [
     "atomic_write",
     "atomic_write_text",
     "check_row",
+    "check_rows",
     "display_path",
     "ids_in",
     "read_rows",
+    "sourced_frame",
     "split_ids",
 ]
 
@@ -197,6 +201,34 @@ def ids_in(cells: Iterable[str | None]) -> list[str]:
     return sorted({part for cell in cells for part in split_ids(cell)})
 
 
+def sourced_frame(
+    rows: Iterable[Mapping[str, object]] | Iterable[Sequence[object]],
+    columns: Sequence[str] | None = None,
+    *,
+    source_column: str = "source_id",
+) -> pd.DataFrame:
+    """A frame of published-figure rows tagged with the ids they cite and ``synthetic=False``.
+
+    Parameters
+    ----------
+    rows : iterable of mappings or sequences
+        The rows (as :class:`pandas.DataFrame` takes them).
+    columns : sequence of str, optional
+        Column names (needed for sequence rows).
+    source_column : str
+        The column of ``;``-separated source ids.
+
+    Examples
+    --------
+    >>> frame = sourced_frame([{"value": 1, "source_id": "SRC-B;SRC-A"}])
+    >>> frame.attrs
+    {'sources': ['SRC-A', 'SRC-B'], 'synthetic': False}
+    """
+    frame = pd.DataFrame(list(rows), columns=None if columns is None else list(columns))
+    frame.attrs.update(sources=ids_in(frame[source_column]), synthetic=False)
+    return frame
+
+
 # --------------------------------------------------------------------------- column checks
 
 
@@ -220,6 +252,8 @@ class Column:
         The inclusive range of a number.
     integer : bool
         Whether a number must be whole.
+    unique : bool
+        Whether a value may appear only once in the table (checked by :func:`check_rows`).
 
     Examples
     --------
@@ -238,6 +272,7 @@ class Column:
     minimum: float | None = None
     maximum: float | None = None
     integer: bool = False
+    unique: bool = False
 
     def problem(self, value: str) -> str | None:
         """Return what is wrong with ``value``, or None if it is acceptable."""
@@ -288,6 +323,38 @@ def check_row(
         problem = column.problem(row.get(column.name, ""))
         if problem:
             raise error(display_path(path), line, column.name, problem)
+
+
+def check_rows(
+    path: Path | str,
+    rows: Iterable[tuple[int, Mapping[str, str]]],
+    columns: Sequence[Column],
+    *,
+    error: type[TableError] = TableError,
+) -> None:
+    """Check every row of a table (:func:`check_row`) and the ``unique`` columns across rows.
+
+    Examples
+    --------
+    >>> rules = [Column("id", unique=True)]
+    >>> check_rows("t.csv", [(2, {"id": "a"}), (3, {"id": "a"})], rules)
+    Traceback (most recent call last):
+    ...
+    analysis.tables.TableError: t.csv, line 3, column 'id': duplicate id 'a' (first on line 2)
+    """
+    seen: dict[str, dict[str, int]] = {c.name: {} for c in columns if c.unique}
+    for line, row in rows:
+        check_row(path, line, row, columns, error=error)
+        for name, first in seen.items():
+            value = row.get(name, "").strip()
+            if value in first:
+                raise error(
+                    display_path(path),
+                    line,
+                    name,
+                    f"duplicate {name} {value!r} (first on line {first[value]})",
+                )
+            first[value] = line
 
 
 # --------------------------------------------------------------------------- writing

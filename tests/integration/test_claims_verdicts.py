@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from analysis import claims, published
+from analysis import claims, published, verdicts
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,11 +49,11 @@ def patch(monkeypatch: pytest.MonkeyPatch, changes: dict[str, dict[str, object]]
 
 
 def verdict(claim_id: str) -> str:
-    return claims.assess(claim_id).verdict
+    return verdicts.assess(claim_id).verdict
 
 
 def test_the_register_agrees_with_the_published_data() -> None:
-    table = claims.audit()  # strict: raises if a recorded verdict has drifted
+    table = verdicts.audit()  # strict: raises if a recorded verdict has drifted
     computed = table[table["verdict_method"] == "computed"].set_index("claim_id")
     assert computed["verdict"].to_dict() == EXPECTED_COMPUTED
     assert (table["verdict"] == table["recorded_verdict"]).all()
@@ -63,7 +63,7 @@ def test_the_register_agrees_with_the_published_data() -> None:
 
 
 def test_findings_carry_the_hand_arithmetic() -> None:
-    table = claims.audit().set_index("claim_id")
+    table = verdicts.audit().set_index("claim_id")
     assert "at most 75 of 152" in table.loc["C14", "finding"]
     assert "at least 92" in table.loc["C14", "finding"]
     assert "101 at two thirds" in table.loc["C14", "finding"]  # 2/3 x 152 = 101.3
@@ -78,8 +78,8 @@ def test_findings_carry_the_hand_arithmetic() -> None:
 def test_64_percent_contradicted_if_the_published_share_were_50(monkeypatch) -> None:
     patch(monkeypatch, {"MP07": {"value": 0.50}})
     assert verdict("C17") == "contradicted"
-    with pytest.raises(claims.ClaimsAuditError, match="C17"):
-        claims.audit()
+    with pytest.raises(verdicts.ClaimsAuditError, match="C17"):
+        verdicts.audit()
 
 
 def test_64_percent_fully_corroborated_if_the_source_counted_reports(monkeypatch) -> None:
@@ -155,7 +155,7 @@ def test_protocols_rule(monkeypatch, changes, expected) -> None:
 
 
 def test_protocols_caveat_names_the_attribution_and_date() -> None:
-    finding = claims.assess("C13").finding
+    finding = verdicts.assess("C13").finding
     assert "National Working Group" in finding and "undated" in finding
 
 

@@ -61,3 +61,38 @@ def test_results_identical_between_runs(result: hotspots.HotspotAnalysis) -> Non
     again = hotspots.analyse()
     pd.testing.assert_frame_equal(result.standardised_pooled, again.standardised_pooled)
     pd.testing.assert_series_equal(result.model.params, again.model.params)
+
+
+def test_model_check_table_sets_each_estimate_against_the_generator(
+    result: hotspots.HotspotAnalysis,
+) -> None:
+    table = hotspots.model_check_table(result, PARAMS)
+    assert set(table["model"].str[:4]) == {"NB2,", "bino"}
+    lac = table[table["term"] == "looked_after_rate_ratio"].iloc[0]
+    # The true value is the generator's own parameter, read here from its record.
+    assert lac["true_value"] == PARAMS["parameters"]["looked_after_rate_ratio"]
+    known = table.dropna(subset=["true_value"])
+    inside = (known["lower"] <= known["true_value"]) & (known["true_value"] <= known["upper"])
+    assert known["true_value_in_ci"].astype(bool).tolist() == inside.tolist()
+    # alpha matches the generator's form only in the model that includes the planted hotspots.
+    alpha = table[table["term"] == "alpha"].set_index("model")["model_matches_generator"]
+    assert not alpha["NB2, no hotspot term"]
+
+
+def test_funnel_area_table_counts_add_up_and_suppression_leaves_no_small_count(
+    result: hotspots.HotspotAnalysis,
+) -> None:
+    data = hotspots.funnel_area_table(result)
+    counts = data.attrs["count_columns"]
+    assert len(data) == 152 and data["area_code"].is_unique
+    assert (data[counts].sum(axis=1) == data["count_pooled"]).all()
+    assert sorted(data.loc[data["planted_hotspot"], "area_code"]) == PLANTED
+    by_period = {
+        f"count_{p}": t["identified_at_risk"] for p, t in PARAMS["totals"]["by_period"].items()
+    }
+    assert data[counts].sum().to_dict() == by_period
+    published, _ = hotspots.suppress_area_counts(
+        data, counts, data.attrs["latest_columns"], threshold=5
+    )
+    numeric = pd.to_numeric(published[counts].stack(), errors="coerce").dropna()
+    assert not ((numeric >= 1) & (numeric <= 5)).any()

@@ -162,3 +162,18 @@ def test_readme_module_map_matches_the_floors() -> None:
         assert listed == list(floor), row
     placed = {room(m) for m in import_graph(PACKAGE) if "__init__" not in m}
     assert placed <= set(floor_of(analysis.FLOORS))
+
+
+def test_notebooks_define_no_functions() -> None:
+    """Notebooks tell the story and call the package: a ``def`` or ``class`` belongs in src/."""
+    import json
+
+    found = []
+    for path in sorted((ROOT / "notebooks").glob("*.ipynb")):
+        cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+        for number, cell in enumerate((c for c in cells if c["cell_type"] == "code"), start=1):
+            tree = ast.parse("".join(cell["source"]))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    found.append(f"{path.name}, code cell {number}: {node.name}")
+    assert found == []

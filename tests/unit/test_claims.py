@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from analysis import claims, sources
-from analysis.claims import Interval, claim_interval, compare
+from analysis import claims, sources, verdicts
+from analysis.claims import ValueRange, claim_interval, compare
+from analysis.pipeline import report
 
 # Every number in the evidence's text that measures something (dates alone excepted), as
 # (value, unit): shares as fractions.
@@ -92,7 +93,7 @@ def test_every_source_id_is_registered(register) -> None:
 
 
 def test_typed_verdicts_carry_a_note_and_self_reports_cite_nothing(register) -> None:
-    typed = register[~register["claim_id"].isin(claims.RULES)]
+    typed = register[~register["claim_id"].isin(verdicts.RULES)]
     assert (typed["note"].str.len() > 20).all()
     self_reported = register[register["verdict"] == "self_reported"]
     assert (self_reported["sources"] == "").all()
@@ -160,7 +161,7 @@ def test_typed_claim_without_a_note_is_rejected(published_copy: Path) -> None:
     path = published_copy / "claims.csv"
     _rewrite(path, 4, "note", "")  # line 4 is C03, a typed self-reported count
     with pytest.raises(claims.ClaimsRegisterError, match=r"line 4, column 'note'"):
-        claims.load_register(path)
+        claims.load_register(path, computed=verdicts.RULES)
 
 
 def test_missing_column_is_rejected(published_copy: Path) -> None:
@@ -191,11 +192,11 @@ def test_claim_intervals_by_qualifier() -> None:
 
 def test_compare_outcomes() -> None:
     quarter_or_less = claim_interval(0.25, "less_than", "proportion of areas")
-    assert compare(quarter_or_less, Interval(0, 0.25, hi_closed=False)) == "implied"
-    assert compare(quarter_or_less, Interval(0.4, 0.4)) == "conflict"
-    assert compare(quarter_or_less, Interval(0.25, 0.25)) == "conflict"
-    assert compare(quarter_or_less, Interval(0, 0.5, hi_closed=False)) == "compatible"
-    assert compare(claim_interval(200_000, "about", "people"), Interval(192_000, 192_000)) == (
+    assert compare(quarter_or_less, ValueRange(0, 0.25, hi_closed=False)) == "implied"
+    assert compare(quarter_or_less, ValueRange(0.4, 0.4)) == "conflict"
+    assert compare(quarter_or_less, ValueRange(0.25, 0.25)) == "conflict"
+    assert compare(quarter_or_less, ValueRange(0, 0.5, hi_closed=False)) == "compatible"
+    assert compare(claim_interval(200_000, "about", "people"), ValueRange(192_000, 192_000)) == (
         "implied"
     )
 
@@ -212,26 +213,26 @@ def test_wording() -> None:
 def test_update_readme_without_markers_does_nothing(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
     readme.write_text("# Title\n\nNo markers here.\n")
-    assert claims.update_readme(readme) is False
+    assert report.update_readme(readme) is False
     assert readme.read_text() == "# Title\n\nNo markers here.\n"
-    assert claims.update_readme(tmp_path / "absent.md") is False
+    assert report.update_readme(tmp_path / "absent.md") is False
 
 
 def test_update_readme_rewrites_between_markers_once(tmp_path: Path) -> None:
     readme = tmp_path / "README.md"
-    readme.write_text(f"# T\n\n{claims.README_START}\nold text\n{claims.README_END}\n\nafter\n")
-    assert claims.update_readme(readme) is True
+    readme.write_text(f"# T\n\n{report.README_START}\nold text\n{report.README_END}\n\nafter\n")
+    assert report.update_readme(readme) is True
     text = readme.read_text()
-    assert "old text" not in text and text.endswith(f"{claims.README_END}\n\nafter\n")
-    block = text.split(claims.README_START)[1].split(claims.README_END)[0]
+    assert "old text" not in text and text.endswith(f"{report.README_END}\n\nafter\n")
+    block = text.split(report.README_START)[1].split(report.README_END)[0]
     assert "| not_traced |" in block and "| self_reported |" in block
     assert "**C23**" in block and "**C14**" in block  # not-traced claims are listed by id
-    assert claims.update_readme(readme) is False  # deterministic: nothing changes the second time
+    assert report.update_readme(readme) is False  # deterministic: nothing changes the second time
 
 
 def test_for_theme_selects_by_notebook_prefix() -> None:
-    assert claims.for_theme("02")["claim_id"].tolist() == ["C13", "C14", "C15", "C22", "C23"]
-    assert claims.for_theme("05")["value"].tolist() == [4, 3]
+    assert verdicts.for_theme("02")["claim_id"].tolist() == ["C13", "C14", "C15", "C22", "C23"]
+    assert verdicts.for_theme("05")["value"].tolist() == [4, 3]
 
 
 def test_importing_claims_does_not_load_matplotlib() -> None:

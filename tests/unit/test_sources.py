@@ -68,3 +68,22 @@ def test_cite_gives_checkable_citation() -> None:
     assert "Hansard" in text and "hansard.parliament.uk" in text and "2013-01-21" in text
     with pytest.raises(KeyError, match="add a provenance record"):
         sources.cite("SRC-NOPE")
+
+
+def test_download_registry_is_checked_with_the_register(published_copy: Path) -> None:
+    path = published_copy / "downloads.csv"
+    lines = path.read_text().splitlines()
+    fields = lines[1].split(",")
+    fields[5] = "0" * 63  # a SHA-256 one digit short
+    fields[6] = "SRC-NOT-REGISTERED"
+    lines[1] = ",".join(fields)
+    path.write_text("\n".join(lines) + "\n")
+    sources.update_manifest(published_copy)
+    problems = sources.verify(published_copy)
+    assert any("downloads.csv, line 2, column 'sha256'" in p for p in problems)
+    assert any("unknown source id 'SRC-NOT-REGISTERED'" in p for p in problems)
+
+
+def test_every_download_has_a_registered_source() -> None:
+    register = sources.load_register()
+    assert sources.check_downloads(sources.downloads_path(), register) == []

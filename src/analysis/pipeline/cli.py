@@ -77,12 +77,13 @@ def _update_readme() -> int:
     digest = runner.input_hash(readme, runner.shared_inputs(root), root)
     if stamp.exists() and stamp.read_text() == digest:
         return 0
-    from analysis import claims
+    from analysis import verdicts
+    from analysis.pipeline import report
 
     try:
-        if claims.update_readme(readme):
+        if report.update_readme(readme):
             print("figures: README claims summary updated")
-    except claims.ClaimsAuditError as err:
+    except verdicts.ClaimsAuditError as err:
         print(f"figures: the claims register no longer matches the data: {err}", file=sys.stderr)
         return 1
     stamp.parent.mkdir(parents=True, exist_ok=True)
@@ -118,7 +119,7 @@ def _cmd_synthetic(args: argparse.Namespace) -> int:
 #: Commands run by their own module: name -> (module, function adding its options, function
 #: running it, help line).
 DELEGATED: dict[str, tuple[str, str, str, str]] = {
-    "claims": ("claims", "add_arguments", "run", "print the claims audit (verdict per claim)"),
+    "claims": ("verdicts", "add_arguments", "run", "print the claims audit (verdict per claim)"),
     "ingest": (
         "returns",
         "add_ingest_arguments",
@@ -132,6 +133,7 @@ DELEGATED: dict[str, tuple[str, str, str, str]] = {
         "build the static HTML report into site/",
     ),
     "lab": ("pipeline.lab", "add_arguments", "run", "start JupyterLab with the project's kernel"),
+    "fetch": ("external", "add_arguments", "run", "download and verify the public data files"),
 }
 
 

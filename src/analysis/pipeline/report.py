@@ -31,16 +31,22 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from analysis import paths
+import pandas as pd
+
+from analysis import claims, paths, verdicts
 
 __all__ = [
+    "README_END",
+    "README_START",
     "Figure",
     "add_arguments",
     "build_site",
     "check_links",
     "figures_in_reading_order",
     "headline_findings",
+    "readme_summary",
     "run",
+    "update_readme",
 ]
 
 #: How many headline findings the index opens with.
@@ -176,8 +182,6 @@ def _audit(figures: Path):
     csv_path = figures / "tables" / "claims_audit.csv"
     if not csv_path.exists():
         return None
-    import pandas as pd
-
     return pd.read_csv(csv_path, dtype=str, keep_default_na=False)
 
 
@@ -187,8 +191,6 @@ def _verdict_label(verdict: str) -> str:
 
 def _verdict_counts(frame) -> str:
     """The answer first: how many claims got each verdict, and how many verdicts are computed."""
-    from analysis import claims
-
     counts = frame["verdict"].value_counts()
     order = [*claims.VERDICTS, *sorted(set(counts.index) - set(claims.VERDICTS))]
     rows = "".join(
@@ -478,3 +480,79 @@ def run(args: argparse.Namespace) -> int:
         pages = f"{n} page" if n == 1 else f"{n} pages"
         print(f"report: {site}: {pages}, every local link resolves, nothing from the network")
     return 0
+
+
+README_START = "<!-- claims-summary:start -->"
+README_END = "<!-- claims-summary:end -->"
+
+
+# --------------------------------------------------------------------------------------------
+# The README's claims summary
+# --------------------------------------------------------------------------------------------
+
+
+def readme_summary(table: pd.DataFrame | None = None) -> str:
+    """Return the Markdown summary the README shows between its claims-summary markers.
+
+    Examples
+    --------
+    >>> "| verdict | claims |" in readme_summary()
+    True
+    """
+    table = verdicts.audit() if table is None else table
+    counts = table["verdict"].value_counts()
+    computed = int((table["verdict_method"] == "computed").sum())
+    lines = [
+        f"The evidence makes **{len(table)} quantitative claims**. {computed} verdicts are "
+        "computed from the published data by a rule per claim (`src/analysis/verdicts.py`); the "
+        f"other {len(table) - computed} are typed, each with a note saying why.",
+        "",
+        "| verdict | claims | meaning |",
+        "|---|---:|---|",
+    ]
+    for verdict in claims.VERDICTS:
+        lines.append(
+            f"| {verdict} | {int(counts.get(verdict, 0))} | {claims.VERDICT_MEANING[verdict]} |"
+        )
+    for verdict, title in (("contradicted", "Contradicted"), ("not_traced", "Not traced")):
+        chosen = table[table["verdict"] == verdict]
+        lines.append("")
+        if chosen.empty:
+            lines.append(f"{title}: none.")
+            continue
+        lines.append(f"{title}:")
+        lines.append("")
+        for row in chosen.itertuples():
+            lines.append(f"- **{row.claim_id}** {row.quantity}: {row.stated}")
+    lines += [
+        "",
+        "Every claim, the notebook that covers it and the output that shows it:",
+        "",
+        "| claim | what the evidence says (paraphrased) | verdict | notebook | output |",
+        "|---|---|---|---|---|",
+    ]
+    for row in table.itertuples():
+        what = f"{row.quantity}: {row.stated}".replace("|", "\\|")
+        lines.append(
+            f"| {row.claim_id} | {what} | {row.verdict} | `{row.theme}` | `{row.output}` |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def update_readme(path: Path | None = None) -> bool:
+    """Rewrite the claims summary between the README's markers; return whether it changed.
+
+    Does nothing (and returns False) if the file or either marker is missing.
+    """
+    path = Path(path) if path is not None else paths.PROJECT_ROOT / "README.md"
+    if not path.exists():
+        return False
+    text = path.read_text(encoding="utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < 0 or end < start:
+        return False
+    new = text[: start + len(README_START)] + "\n" + readme_summary() + text[end:]
+    if new == text:
+        return False
+    path.write_text(new, encoding="utf-8")
+    return True

@@ -58,11 +58,13 @@ __all__ = [
     "fit_negative_binomial",
     "flag_summary",
     "flagged",
+    "funnel_area_table",
     "generator_irrs",
     "ingest_summary",
     "irr_table",
     "load_parameters",
     "looked_after_rate_ratio",
+    "model_check_table",
     "plot_tile_map",
     "rate_per",
     "standardised_funnel",
@@ -774,3 +776,131 @@ def analyse(
         hotspots=hot,
         latest=latest,
     )
+
+
+# --------------------------------------------------------------------------- notebook tables
+
+
+def model_check_table(
+    result: HotspotAnalysis, parameters: Mapping[str, Any], confidence: float = 0.95
+) -> pd.DataFrame:
+    """The fitted models beside the generator's true parameters (a synthetic-data check).
+
+    Three estimates are set against the values the generator used
+    (:func:`generator_irrs` and ``synthetic_parameters.json``): the negative binomial model
+    without any hotspot term (:attr:`HotspotAnalysis.model`), the same model with the planted-
+    hotspot indicator (possible only because the data are synthetic), and the binomial
+    looked-after rate ratio (:func:`looked_after_rate_ratio`).
+
+    Parameters
+    ----------
+    result : HotspotAnalysis
+        From :func:`analyse`.
+    parameters : mapping
+        The generator's recorded parameters (:func:`load_parameters`).
+    confidence : float, default 0.95
+        Confidence level of the intervals.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model and term: ``model, term, change, estimate, lower, upper, p_value,
+        kind, true_value, truth_basis, model_matches_generator`` (whether the fitted form is the
+        generator's, so that a recovery claim is fair) and ``true_value_in_ci``.
+    """
+    hot = set(result.hotspots)
+    truth = generator_irrs(parameters, result.register).set_index("term")
+    with_indicator = result.area_periods.assign(
+        hotspot=result.area_periods["area_code"].isin(hot).astype(int)
+    )
+    fits = {
+        "NB2, no hotspot term": result.model,
+        "NB2, planted-hotspot indicator (synthetic check only)": fit_negative_binomial(
+            with_indicator, _FORMULA + " + hotspot"
+        ),
+    }
+    rows = []
+    for name, fit in fits.items():
+        irr = irr_table(fit, confidence=confidence)
+        irr.insert(0, "model", name)
+        rows.append(irr)
+    lac = looked_after_rate_ratio(result.ingest.collated, result.register, confidence=confidence)
+    lac_term = "looked_after_rate_ratio"
+    rows.append(
+        pd.DataFrame(
+            [
+                {
+                    "model": "binomial, looked-after share of records with known status",
+                    "term": lac_term,
+                    "change": "looked after vs not",
+                    "estimate": lac["estimate"],
+                    "lower": lac["lower"],
+                    "upper": lac["upper"],
+                    "p_value": np.nan,
+                    "kind": "rate ratio",
+                }
+            ]
+        )
+    )
+    table = pd.concat(rows, ignore_index=True)
+    true_value = {**truth["true_value"].to_dict(), lac_term: parameters["parameters"][lac_term]}
+    exact = {**truth["exact"].to_dict(), lac_term: True}
+    basis = {**truth["truth_basis"].to_dict(), lac_term: f"{lac_term} (the generator's parameter)"}
+    table["true_value"] = table["term"].map(true_value)
+    table["truth_basis"] = table["term"].map(basis).fillna("")
+    # alpha (the NB dispersion) matches the generator only once the hotspots are modelled.
+    table["model_matches_generator"] = [
+        bool(exact.get(term, False)) and (term != "alpha" or "indicator" in model)
+        for model, term in zip(table["model"], table["term"], strict=True)
+    ]
+    table["true_value_in_ci"] = [
+        (lo <= tv <= hi) if pd.notna(tv) else None
+        for lo, hi, tv in zip(table["lower"], table["upper"], table["true_value"], strict=True)
+    ]
+    table.attrs.update(synthetic=True, confidence=confidence)
+    return table
+
+
+def funnel_area_table(result: HotspotAnalysis) -> pd.DataFrame:
+    """The data behind notebook 06's four funnels, one row per area, before disclosure control.
+
+    Counts per period and pooled, the child population, each funnel's rate (crude, per 10,000)
+    or ratio (standardised) and significance, and the pooled expected count. Pass the frame
+    through :func:`suppress_area_counts` (its ``attrs`` name the count and latest-year columns)
+    before writing it anywhere.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``attrs["periods"]``, ``attrs["count_columns"]`` and ``attrs["latest_columns"]`` say
+        which columns hold counts and which derive from the latest period alone.
+    """
+    wide = result.area_periods.pivot(index="area_code", columns="period", values="count")
+    periods = [str(p) for p in wide.columns]
+    count_columns = [f"count_{p}" for p in periods]
+    wide.columns = count_columns
+    data = wide.reset_index()
+    data["planted_hotspot"] = data["area_code"].isin(result.hotspots)
+    population = result.register.set_index("area_code")["child_population"]
+    data["child_population"] = data["area_code"].map(population)
+    data["count_pooled"] = data[count_columns].sum(axis=1)
+    funnels = {
+        "crude_pooled": result.crude_pooled,
+        "crude_latest": result.crude_latest,
+        "std_pooled": result.standardised_pooled,
+        "std_latest": result.standardised_latest,
+    }
+    for key, funnel in funnels.items():
+        aligned = funnel.reindex(data["area_code"])
+        value = "rate_per_10k" if key.startswith("crude") else "ratio"
+        data[f"{key}_{value}"] = aligned["rate"].round(4).to_numpy()
+        data[f"{key}_significance"] = aligned["significance"].to_numpy()
+    expected = result.standardised_pooled.reindex(data["area_code"])["population"]
+    data["expected_pooled"] = expected.round(2).to_numpy()
+    data.attrs.update(
+        synthetic=True,
+        periods=periods,
+        count_columns=count_columns,
+        latest_columns=[c for c in data.columns if "_latest_" in c],
+    )
+    return data

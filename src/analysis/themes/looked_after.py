@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import published, stats
-from analysis.tables import ids_in
+from analysis.tables import ids_in, sourced_frame
 
 __all__ = [
     "ceop_in_care_bounds",
@@ -145,9 +145,7 @@ def child_population_range(
             "assumption": "the widest of the two derivations",
         }
     )
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=ids_in(out["source_id"]), synthetic=False)
-    return out
+    return sourced_frame(rows)
 
 
 def looked_after_share(population_range_2009_2011: tuple[float, float]) -> pd.DataFrame:
@@ -205,9 +203,7 @@ def looked_after_share(population_range_2009_2011: tuple[float, float]) -> pd.Da
                 "source_id": ";".join(s for s in (r.source_id, psrc) if s),
             }
         )
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=ids_in(out["source_id"]), synthetic=False)
-    return out
+    return sourced_frame(rows)
 
 
 def ceop_in_care_bounds(confidence: float = 0.95) -> pd.DataFrame:
@@ -256,9 +252,7 @@ def ceop_in_care_bounds(confidence: float = 0.95) -> pd.DataFrame:
                 "source_id": src,
             }
         )
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=ids_in(out["source_id"]), synthetic=False)
-    return out
+    return sourced_frame(rows)
 
 
 def overrepresentation(
@@ -357,9 +351,7 @@ def overrepresentation(
                 "source_id": ";".join(dict.fromkeys([src, *lac_src])),
             }
         )
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=ids_in(out["source_id"]), synthetic=False)
-    return out
+    return sourced_frame(rows)
 
 
 def ratio_sensitivity(
@@ -435,6 +427,4 @@ def known_ladder(population_id: str = "POP0017_2012") -> pd.DataFrame:
                 "source_id": f"{f['source_id']};{pop['source_id']}",
             }
         )
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=ids_in(out["source_id"]), synthetic=False)
-    return out
+    return sourced_frame(rows)

@@ -21,7 +21,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import published, stats
-from analysis.tables import ids_in
+from analysis.tables import sourced_frame
 
 __all__ = [
     "BEDFORDSHIRE_SHARE_IDS",
@@ -142,9 +142,7 @@ def bedfordshire_shares(confidence: float = 0.95) -> pd.DataFrame:
                 f"Wilson {confidence:.0%} interval",
             }
         )
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=ids_in(out["source_id"]), synthetic=False)
-    return out
+    return sourced_frame(rows)
 
 
 def evidence_claims(
@@ -221,9 +219,7 @@ def evidence_claims(
             "note": f"'fewer than 25%' of {n101} allows {p_min} to {p_max} LSCBs",
         },
     ]
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=ids_in(out["source_id"]), synthetic=False)
-    return out
+    return sourced_frame(rows)
 
 
 def pledge_counts(
@@ -294,9 +290,7 @@ def pledge_counts(
             "note": f"'almost two thirds' read as {lo_share:.3g}-{hi_share:.3g} (assumption)",
         },
     ]
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=ids_in(out["source_id"]), synthetic=False)
-    return out
+    return sourced_frame(rows)
 
 
 def new_pledges_implied(
@@ -443,6 +437,4 @@ def data_returns(lscb_denominator_range: Sequence[int] | None = None) -> pd.Data
             "note": str(occ["note"]),
         },
     ]
-    out = pd.DataFrame(rows)
-    out.attrs.update(sources=ids_in(out["source_id"]), synthetic=False)
-    return out
+    return sourced_frame(rows)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import pandas as pd
 
 from analysis import published
-from analysis.tables import ids_in
+from analysis.tables import sourced_frame
 
 __all__ = ["evidence_chain", "missing_from_care", "unit_consistent_estimates"]
 
@@ -71,10 +71,7 @@ def evidence_chain() -> pd.DataFrame:
             "the quarter is a share of runaways from home or care, not of police missing reports",
         ),
     ]
-    out = pd.DataFrame(rows, columns=_COLUMNS)
-    out.attrs.update(sources=ids_in(out["source_ids"]))
-    out.attrs["synthetic"] = False
-    return out
+    return sourced_frame(rows, _COLUMNS, source_column="source_ids")
 
 
 def unit_consistent_estimates() -> pd.DataFrame:
@@ -130,10 +127,7 @@ def unit_consistent_estimates() -> pd.DataFrame:
             "school survey; 26% of 84,000 overnight runaways",
         ),
     ]
-    out = pd.DataFrame(rows, columns=_COLUMNS)
-    out.attrs.update(sources=ids_in(out["source_ids"]))
-    out.attrs["synthetic"] = False
-    return out
+    return sourced_frame(rows, _COLUMNS, source_column="source_ids")
 
 
 def missing_from_care() -> pd.DataFrame:

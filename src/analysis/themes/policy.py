@@ -30,16 +30,16 @@ column. Importing this module has no side effects.
 from __future__ import annotations
 
 import calendar
-import math
 import re
 from pathlib import Path
+from typing import NoReturn
 
 import pandas as pd
 
 from analysis import paths
 from analysis.published import PublishedDataError
 from analysis.tables import CLAIM_ID as _CLAIM_ID
-from analysis.tables import EVIDENCE_SOURCE, display_path, read_rows
+from analysis.tables import EVIDENCE_SOURCE, Column, check_rows, display_path, read_rows
 from analysis.tables import STATED_QUALIFIERS as QUALIFIERS
 
 __all__ = [
@@ -90,7 +90,45 @@ _DATE_PATTERNS = {
     "month": re.compile(r"^(\d{4})-(\d{2})$"),
     "day": re.compile(r"^(\d{4})-(\d{2})-(\d{2})$"),
 }
-_ID = {"event_id": re.compile(r"^T\d{2}$"), "count_id": re.compile(r"^S\d{2}$")}
+
+
+#: Column rules of the timeline (cross-column rules are in :func:`load_timeline`).
+_TIMELINE_RULES: tuple[Column, ...] = (
+    Column("event_id", pattern=r"T\d{2}", pattern_text="of the form T01", unique=True),
+    Column("date"),
+    Column("date_precision", vocabulary=PRECISIONS),
+    Column("event"),
+    Column("kind", vocabulary=KINDS),
+    Column("basis", vocabulary=BASES),
+)
+#: Column rules of the self-reported counts.
+_SELF_REPORTED_RULES: tuple[Column, ...] = (
+    Column("count_id", pattern=r"S\d{2}", pattern_text="of the form S01", unique=True),
+    Column("claim_id", required=False, pattern=_CLAIM_ID.pattern, pattern_text="of the form C01"),
+    *(
+        Column(c)
+        for c in SELF_REPORTED_COLUMNS
+        if c
+        not in (
+            "count_id",
+            "claim_id",
+            "value",
+            "qualifier",
+            "verdict",
+            "basis",
+            "source_id",
+            "note",
+        )
+    ),
+    Column("value", integer=True, minimum=0),
+    Column("qualifier", vocabulary=QUALIFIERS),
+    Column("verdict", vocabulary=VERDICTS),
+    Column("basis", vocabulary=("evidence_statement",)),
+)
+
+
+def _fail(shown: str, line: int, column: str | None, problem: str) -> NoReturn:
+    raise PublishedDataError(shown, line, column, problem)
 
 
 def _read(path: Path, columns: tuple[str, ...]) -> list[tuple[int, dict[str, str]]]:
@@ -164,46 +202,34 @@ def load_timeline(
     path = Path(path) if path is not None else paths.DATA_PUBLISHED / "timeline.csv"
     shown = display_path(path)
     known = known_sources if known_sources is not None else _known_sources()
-    records, seen = [], {}
-    for line, row in _read(path, TIMELINE_COLUMNS):
-
-        def fail(column: str | None, problem: str, line: int = line) -> None:
-            raise PublishedDataError(shown, line, column, problem)
-
-        for column in ("event_id", "date", "date_precision", "event", "kind", "basis"):
-            if not row[column].strip():
-                fail(column, "required value is empty")
-        eid = row["event_id"]
-        if not _ID["event_id"].match(eid):
-            fail("event_id", f"{eid!r} is not of the form T01")
-        if eid in seen:
-            fail("event_id", f"duplicate event_id {eid!r} (first on line {seen[eid]})")
-        seen[eid] = line
-        if row["date_precision"] not in PRECISIONS:
-            fail(
-                "date_precision", f"{row['date_precision']!r} is not one of {', '.join(PRECISIONS)}"
-            )
+    rows = _read(path, TIMELINE_COLUMNS)
+    check_rows(path, rows, _TIMELINE_RULES, error=PublishedDataError)
+    records = []
+    for line, row in rows:
         try:
             start, end = _date_span(row["date"], row["date_precision"])
         except ValueError as err:
-            fail("date", f"bad date {row['date']!r}: {err}")
-        if row["kind"] not in KINDS:
-            fail("kind", f"{row['kind']!r} is not one of {', '.join(KINDS)}")
-        if row["basis"] not in BASES:
-            fail("basis", f"{row['basis']!r} is not one of {', '.join(BASES)}")
+            _fail(shown, line, "date", f"bad date {row['date']!r}: {err}")
         sid = row["source_id"].strip()
         if row["basis"] == "published_source":
             if not sid:
-                fail("source_id", "a published_source row needs the source id that dates it")
+                _fail(
+                    shown,
+                    line,
+                    "source_id",
+                    "a published_source row needs the source id that dates it",
+                )
             if sid not in known:
-                fail("source_id", f"unknown source id {sid!r} (not in sources.csv)")
+                _fail(shown, line, "source_id", f"unknown source id {sid!r} (not in sources.csv)")
         elif sid:
-            fail(
+            _fail(
+                shown,
+                line,
                 "source_id",
                 f"only published_source rows carry a source id; basis is {row['basis']!r}",
             )
         if row["basis"] == "reference_note" and not row["note"].strip():
-            fail("note", "a reference_note row must say where the date comes from")
+            _fail(shown, line, "note", "a reference_note row must say where the date comes from")
         records.append({**row, "date_start": start, "date_end": end})
     frame = pd.DataFrame.from_records(
         records, columns=[*TIMELINE_COLUMNS, "date_start", "date_end"]
@@ -248,40 +274,18 @@ def load_self_reported(path: Path | str | None = None) -> pd.DataFrame:
     """
     path = Path(path) if path is not None else paths.DATA_PUBLISHED / "self_reported.csv"
     shown = display_path(path)
-    records, seen = [], {}
-    for line, row in _read(path, SELF_REPORTED_COLUMNS):
-
-        def fail(column: str | None, problem: str, line: int = line) -> None:
-            raise PublishedDataError(shown, line, column, problem)
-
-        for column in SELF_REPORTED_COLUMNS:
-            if column not in ("source_id", "note", "claim_id") and not row[column].strip():
-                fail(column, "required value is empty")
-        cid = row["count_id"]
-        if not _ID["count_id"].match(cid):
-            fail("count_id", f"{cid!r} is not of the form S01")
-        if cid in seen:
-            fail("count_id", f"duplicate count_id {cid!r} (first on line {seen[cid]})")
-        seen[cid] = line
-        if row["claim_id"] and not _CLAIM_ID.match(row["claim_id"]):
-            fail("claim_id", f"{row['claim_id']!r} is not of the form C01")
-        try:
-            number = float(row["value"])
-        except ValueError:
-            fail("value", f"not a number: {row['value']!r}")
-        if not math.isfinite(number) or number < 0 or not number.is_integer():
-            fail("value", f"a count must be a non-negative whole number; got {row['value']!r}")
-        if row["qualifier"] not in QUALIFIERS:
-            fail("qualifier", f"{row['qualifier']!r} is not one of {', '.join(QUALIFIERS)}")
-        if row["basis"] != "evidence_statement":
-            fail("basis", f"{row['basis']!r}: self-reported counts are evidence_statement")
+    rows = _read(path, SELF_REPORTED_COLUMNS)
+    check_rows(path, rows, _SELF_REPORTED_RULES, error=PublishedDataError)
+    records = []
+    for line, row in rows:
         if row["source_id"].strip():
-            fail(
-                "source_id", "self-reported counts carry no source id (the evidence is the source)"
+            _fail(
+                shown,
+                line,
+                "source_id",
+                "self-reported counts carry no source id (the evidence is the source)",
             )
-        if row["verdict"] not in VERDICTS:
-            fail("verdict", f"{row['verdict']!r} is not one of {', '.join(VERDICTS)}")
-        row["value"] = number
+        row["value"] = float(row["value"])
         records.append(row)
     frame = pd.DataFrame.from_records(records, columns=list(SELF_REPORTED_COLUMNS))
     frame["value"] = frame["value"].astype("float64")

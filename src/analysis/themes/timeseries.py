@@ -249,18 +249,19 @@ def data_systems() -> pd.DataFrame:
     rows = tables.read_rows(
         path, DATA_SYSTEMS_COLUMNS, allow_empty=False, error=published.PublishedDataError
     )
-    frame = pd.DataFrame([row for _, row in rows], columns=list(DATA_SYSTEMS_COLUMNS))
     register = load_register()
+    rules = (
+        tables.Column("system_id", unique=True),
+        tables.Column("exists_now", vocabulary=EXISTS_NOW),
+    )
+    tables.check_rows(path, rows, rules, error=published.PublishedDataError)
     for line, row in rows:
-        if row["exists_now"] not in EXISTS_NOW:
-            raise published.PublishedDataError(
-                path.name, line, "exists_now", f"{row['exists_now']!r} is not one of {EXISTS_NOW}"
-            )
         for sid in tables.split_ids(row["source_id"]):
             if sid not in register:
                 raise published.PublishedDataError(
-                    path.name, line, "source_id", f"unknown source id {sid!r}"
+                    tables.display_path(path), line, "source_id", f"unknown source id {sid!r}"
                 )
+    frame = pd.DataFrame([row for _, row in rows], columns=list(DATA_SYSTEMS_COLUMNS))
     frame.attrs.update(
         sources=tables.ids_in(frame["source_id"]), synthetic=False, table="data_systems"
     )
