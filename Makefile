@@ -23,7 +23,7 @@ help: ## Show the targets and what they do
 $(READY): requirements.txt constraints.txt pyproject.toml
 	@test -x $(PY) || echo "Creating $(VENV) (pinned versions, with $(INSTALLER))"
 	@if [ "$(INSTALLER)" = uv ] && $(MAKE) -s --no-print-directory uv VENV=$(VENV) \
-	  && $(BIN)/uv pip install --quiet --python $(PY) -r requirements.txt -c constraints.txt -e .; then \
+	  && $(BIN)/uv pip install --quiet --compile-bytecode --python $(PY) -r requirements.txt -c constraints.txt -e .; then \
 	  echo "$(VENV): pinned packages installed with uv $(UV_VERSION)"; \
 	else \
 	  if [ "$(INSTALLER)" = uv ]; then echo "uv $(UV_VERSION) could not be had; installing with pip"; fi; \

@@ -17,6 +17,9 @@ from collections.abc import Sequence
 
 from analysis import __version__
 
+#: ``build_parser(ALL)`` builds every command's options (the default).
+ALL = "*"
+
 DESCRIPTION = (
     "Test the quantitative claims of CEOP's 2012 evidence on localised grooming against "
     "published figures and labelled synthetic data."
@@ -148,8 +151,16 @@ def _delegate(module: str, function: str):
     return handler
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser; modules that own a command add its options themselves."""
+def build_parser(command: str | None = ALL) -> argparse.ArgumentParser:
+    """Return the argument parser; modules that own a command add its options themselves.
+
+    Parameters
+    ----------
+    command : str or None
+        The command being run: only its module is imported to add its options, so
+        ``figures`` does not load the claims audit and matplotlib to parse its arguments. The
+        default, :data:`ALL`, imports every command's module (the full parser).
+    """
     parser = argparse.ArgumentParser(prog="analysis", description=DESCRIPTION)
     parser.add_argument("--version", action="version", version=f"analysis {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -167,15 +178,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=_cmd_figures)
 
-    for command, (module, adder, runner, text) in DELEGATED.items():
-        p = sub.add_parser(command, help=text)
-        _add_optional(p, module, adder)
+    for name, (module, adder, runner, text) in DELEGATED.items():
+        p = sub.add_parser(name, help=text)
+        if command in (ALL, name):
+            _add_optional(p, module, adder)
         p.set_defaults(func=_delegate(module, runner))
 
     p = sub.add_parser(
         "synthetic", help="regenerate the synthetic register, records, returns and pilot panel"
     )
-    _add_optional(p, "synthetic", "add_arguments")
+    if command in (ALL, "synthetic"):
+        _add_optional(p, "synthetic", "add_arguments")
     p.set_defaults(func=_cmd_synthetic)
 
     p = sub.add_parser("sources", help="check the provenance register and data checksums")
@@ -202,9 +215,15 @@ def _add_optional(parser: argparse.ArgumentParser, module: str, function: str) -
         adder(parser)
 
 
+def _command(argv: Sequence[str]) -> str | None:
+    """The command word in ``argv`` (its first argument that is not an option), if any."""
+    return next((a for a in argv if not a.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit code (0 ok, 1 failure, 2 usage error)."""
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser(_command(argv))
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()
