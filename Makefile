@@ -1,6 +1,8 @@
 # Self-documenting Makefile: `make` alone lists the targets (one `## help` line each).
 # Every target that needs Python creates .venv first if it is missing: uv (installed into .venv
 # at the pinned UV_VERSION) installs the lock; if uv cannot be had, pip installs the same lock.
+# Neither compiles bytecode at install: Python compiles each module on its first import (the
+# notebook kernels always keep the result), so setup does not compile what nothing imports.
 
 PYTHON     ?= python3
 VENV       ?= .venv
@@ -23,12 +25,13 @@ help: ## Show the targets and what they do
 $(READY): requirements.txt constraints.txt pyproject.toml
 	@test -x $(PY) || echo "Creating $(VENV) (pinned versions, with $(INSTALLER))"
 	@if [ "$(INSTALLER)" = uv ] && $(MAKE) -s --no-print-directory uv VENV=$(VENV) \
-	  && $(BIN)/uv pip install --quiet --compile-bytecode --python $(PY) -r requirements.txt -c constraints.txt -e .; then \
+	  && $(BIN)/uv pip install --quiet --python $(PY) -r requirements.txt -c constraints.txt -e .; then \
 	  echo "$(VENV): pinned packages installed with uv $(UV_VERSION)"; \
 	else \
 	  if [ "$(INSTALLER)" = uv ]; then echo "uv $(UV_VERSION) could not be had; installing with pip"; fi; \
 	  { test -x $(PY) || $(PYTHON) -m venv $(VENV); } && { $(PIP) --version >/dev/null 2>&1 || $(PY) -m ensurepip -q; } \
-	  && $(PIP) install --quiet -r requirements.txt -c constraints.txt && $(PIP) install --quiet --no-deps -e . \
+	  && $(PIP) install --quiet --no-compile -r requirements.txt -c constraints.txt \
+	  && $(PIP) install --quiet --no-deps -e . \
 	  && echo "$(VENV): pinned packages installed with pip"; \
 	fi
 	@touch $@

@@ -367,6 +367,9 @@ def _read_json(path: Path) -> dict:
 
 def _kernel_env() -> dict[str, str]:
     env = dict(os.environ)
+    # Kernels keep the bytecode they compile (the environment is installed without it), so each
+    # module is compiled once, not in every kernel of every build.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.setdefault("MPLBACKEND", "Agg")
     env.setdefault("PYTHONHASHSEED", "0")
     # One BLAS thread per kernel: the runner already keeps every core busy with notebooks, and
