@@ -40,7 +40,9 @@ __all__ = [
     "to_markdown",
     "use_house_style",
     "bar_with_interval",
+    "funnel_note",
     "funnel_plot",
+    "hex_map",
 ]
 
 SYNTHETIC_LABEL = "SYNTHETIC DATA, ILLUSTRATIVE ONLY"
@@ -421,6 +423,39 @@ def bar_with_interval(
     return ax
 
 
+def funnel_note(attrs: dict[str, Any] | Any) -> str:
+    """One line naming a funnel's limits and over-dispersion, for a chart corner or caption.
+
+    Names the limit method (exact or normal approximation), the over-dispersion test (its
+    p-value), phi, tau² and the adjustment applied, from the ``.attrs`` of a funnel table of
+    :mod:`analysis.stats`. Empty if ``attrs`` is not from such a table.
+
+    Examples
+    --------
+    >>> from analysis import stats
+    >>> funnel_note(stats.rate_funnel([45, 60, 110], [10_000] * 3).attrs)
+    'Exact Poisson limits (PHE); over-dispersion test p = 2.9e-05, phi = 6.97, tau² = 678; no adjustment'
+    """
+    if "overdispersion" not in attrs:
+        return ""
+    limits = (
+        "Exact Poisson limits (PHE)"
+        if attrs.get("limits") == "exact"
+        else "Normal-approximation limits"
+    )
+    applied = attrs["overdispersion"]
+    if applied == "multiplicative":
+        adjustment = f"limits widened by phi = {attrs['phi_applied']:.3g}"
+    elif applied == "additive":
+        adjustment = f"limits widened by tau² = {attrs['tau2_applied']:.3g}"
+    else:
+        adjustment = "no adjustment"
+    return (
+        f"{limits}; over-dispersion test p = {attrs['overdispersion_p_value']:.2g}, "
+        f"phi = {attrs['phi']:.3g}, tau² = {attrs['tau2']:.3g}; {adjustment}"
+    )
+
+
 def funnel_plot(
     funnel_df: pd.DataFrame,
     ax: Axes | None = None,
@@ -429,18 +464,20 @@ def funnel_plot(
     per: float | None = None,
     title: str | None = None,
 ) -> Axes:
-    """Draw a funnel plot from :func:`analysis.stats.proportion_funnel` or ``rate_funnel``.
+    """Draw a funnel plot from :func:`analysis.stats.proportion_funnel`, ``rate_funnel`` or
+    ``ratio_funnel``.
 
     Draws one point per area, the baseline, and smooth control-limit curves for each level in
     ``funnel_df.attrs["levels"]`` (95% dashed, 99.8% solid by default) computed on a grid of
-    denominators with :func:`analysis.stats.funnel_limits` (proportions) or
-    :func:`analysis.stats.rate_funnel_limits` (rates), using the over-dispersion factor the
-    table was built with. Points outside the widest limits are annotated with their labels.
+    denominators with :func:`analysis.stats.funnel_lines`: the same limit method and
+    over-dispersion adjustment the table was built with. Points outside the widest limits are
+    annotated with their labels. A note in the corner names the limit method, the
+    over-dispersion test's p-value, phi, tau² and the adjustment applied.
 
     Parameters
     ----------
     funnel_df : pandas.DataFrame
-        Output of ``proportion_funnel`` or ``rate_funnel`` (its ``.attrs`` must be intact).
+        Output of a funnel function of :mod:`analysis.stats` (its ``.attrs`` must be intact).
     ax : matplotlib.axes.Axes, optional
         Axes to draw on; a new figure is made if omitted.
     label_col : str, optional
@@ -466,7 +503,6 @@ def funnel_plot(
     denominator = attrs.get("denominator", "n" if kind == "proportion" else "population")
     value_col = attrs.get("value", "proportion" if kind == "proportion" else "rate")
     levels = tuple(sorted(attrs.get("levels", (0.95, 0.998))))
-    phi = float(attrs.get("phi", 1.0))
     baseline = float(attrs.get("baseline", funnel_df["baseline"].iloc[0]))
     table_per = float(attrs.get("per", 1.0))
     if kind == "proportion":
@@ -483,18 +519,15 @@ def funnel_plot(
 
     styles = ["--", "-", ":", "-."]
     for i, level in enumerate(levels):
-        if kind == "proportion":
-            lo, hi = stats.funnel_limits(baseline, grid, level, phi=phi)
-        else:
-            lo, hi = stats.rate_funnel_limits(baseline, grid, level, per=table_per, phi=phi)
+        lo, hi = stats.funnel_lines(funnel_df, grid, level)
         style = styles[(i + (len(levels) == 1)) % len(styles)]
-        pct = f"{level * 100:.10g}%"
+        pct = stats.level_text(level)
         ax.plot(grid, np.asarray(lo) * scale, style, color="#555555", lw=1, label=f"{pct} limits")
         ax.plot(grid, np.asarray(hi) * scale, style, color="#555555", lw=1)
     ax.axhline(baseline * scale, color=PALETTE[0], lw=1, label="Baseline (pooled)")
 
     widest = levels[-1]
-    suffix = f"{widest * 100:.10g}".replace(".", "_")
+    suffix = stats.level_suffix(widest)
     lo_w = funnel_df[f"lower_{suffix}"].to_numpy(dtype=float) * scale
     hi_w = funnel_df[f"upper_{suffix}"].to_numpy(dtype=float) * scale
     outside = (y > hi_w) | (y < lo_w)
@@ -506,22 +539,26 @@ def funnel_plot(
             s=24,
             color=PALETTE[1],
             zorder=4,
-            label=f"Outside {widest * 100:.10g}% limits",
+            label=f"Outside {stats.level_text(widest)} limits",
         )
     names = funnel_df[label_col] if label_col is not None else funnel_df.index.to_series()
     for xi, yi, name in zip(x[outside], y[outside], names.to_numpy()[outside], strict=True):
         ax.annotate(str(name), (xi, yi), xytext=(4, 4), textcoords="offset points", fontsize=8)
 
-    ax.set_xlabel("Denominator (n)" if kind == "proportion" else "Population")
+    xlabels = {"proportion": "Denominator (n)", "ratio": "Expected count"}
+    ax.set_xlabel(xlabels.get(kind, "Population"))
     if kind == "proportion":
         ax.set_ylabel("Percentage" if shown_per == 100 else "Proportion")
+    elif kind == "ratio":
+        ax.set_ylabel("Ratio (observed / expected)")
     else:
         ax.set_ylabel(f"Rate per {shown_per:,.0f}")
-    if phi != 1.0:
+    note = funnel_note(attrs)
+    if note:
         ax.text(
             0.99,
             0.01,
-            f"Limits allow for over-dispersion (phi = {phi:.3g})",
+            note,
             transform=ax.transAxes,
             ha="right",
             va="bottom",
@@ -592,3 +629,55 @@ def thousands_axis(ax: Axes, *, ticks: int = 6) -> None:
 
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
     ax.yaxis.set_major_locator(MaxNLocator(ticks))
+
+
+def hex_map(
+    ax: Axes,
+    frame: pd.DataFrame,
+    *,
+    q: str = "q",
+    r: str = "r",
+    color: str = "color",
+    label: str | None = None,
+    outline: Iterable[bool] | None = None,
+    layout: str = "odd-r",
+    fontsize: float = 7,
+) -> Axes:
+    """Draw a hex cartogram: one hexagon of the same size per area, at HexJSON positions.
+
+    ``q`` (column) and ``r`` (row) are HexJSON offset coordinates; ``layout`` ``odd-r`` or
+    ``even-r`` (pointy-topped hexagons, odd or even rows shifted right by half a hexagon), as
+    Open Innovations' cartograms use. Rows grow upwards. ``outline`` rings chosen areas in black.
+    """
+    import math
+
+    import numpy as np
+    from matplotlib.patches import RegularPolygon
+
+    if layout not in ("odd-r", "even-r"):
+        raise ValueError(f"layout must be odd-r or even-r; got {layout!r}")
+    qs, rs = frame[q].to_numpy(dtype=int), frame[r].to_numpy(dtype=int)
+    shift = np.where((rs % 2 == 1) == (layout == "odd-r"), 0.5, 0.0)
+    xs, ys = qs + shift, rs * math.sqrt(3) / 2
+    rings = list(outline) if outline is not None else [False] * len(frame)
+    for i, fill in enumerate(frame[color]):
+        ax.add_patch(
+            RegularPolygon(
+                (xs[i], ys[i]), 6, radius=0.56, facecolor=fill, edgecolor="white", lw=0.5
+            )
+        )
+        if rings[i]:
+            ax.add_patch(
+                RegularPolygon(
+                    (xs[i], ys[i]), 6, radius=0.45, fill=False, edgecolor="black", lw=1.4
+                )
+            )
+        if label is not None:
+            ax.text(
+                xs[i], ys[i], str(frame[label].iloc[i]), ha="center", va="center", fontsize=fontsize
+            )
+    ax.set_xlim(xs.min() - 0.7, xs.max() + 0.7)
+    ax.set_ylim(ys.min() - 0.7, ys.max() + 0.7)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    return ax

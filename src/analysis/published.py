@@ -25,13 +25,19 @@ confidence       how directly the figure was traced
 note             caveats
 ===============  =======================================================================
 
-A malformed file raises :class:`PublishedDataError` naming the file, line and column.
+A malformed file raises :class:`PublishedDataError` naming the file, line and column: bytes that
+are not UTF-8 (or UTF-16, or NUL bytes), a missing or extra column, a row with more or fewer
+fields, a value that is not a plain number written with ASCII digits (``64_400``, ``٣`` and
+``1e5`` are refused, never guessed), an impossible date (``2010-02-30``). The loaders (:func:`load`
+and the ``load_*`` functions) first check the file's checksum against ``MANIFEST.csv`` (once per
+file per process), so a data file changed without a reviewed manifest update fails to load.
 The frame a loader returns carries ``attrs["sources"]`` (the source ids it uses),
 ``attrs["table"]`` and ``attrs["synthetic"] = False``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import re
 from collections.abc import Callable
@@ -40,7 +46,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import paths
+from analysis import paths, sources
 from analysis.tables import QUALIFIERS, TableError, display_path, read_rows
 
 __all__ = [
@@ -107,7 +113,10 @@ COUNT_UNITS: frozenset[str] = frozenset(
         "service users",
     }
 )
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$", re.ASCII)
+#: A value as the tables write it: ASCII digits, an optional sign and decimal part; no digit
+#: separators, exponents or other scripts' digits (Python's ``float`` would accept all three).
+_VALUE = re.compile(r"^[+-]?[0-9]+(\.[0-9]+)?$", re.ASCII)
 
 #: Published tables: name -> what it holds.
 TABLES: dict[str, str] = {
@@ -224,11 +233,15 @@ def read_table(path: Path, *, known_sources: set[str] | None = None) -> pd.DataF
                 path, line, "figure_id", f"duplicate figure_id {fid!r} (first on line {seen[fid]})"
             )
         seen[fid] = line
-        try:
-            number = float(row["value"])
-        except ValueError:
-            _fail(path, line, "value", f"not a number: {row['value']!r}")
-        if not math.isfinite(number):
+        if not _VALUE.match(row["value"]):
+            _fail(
+                path,
+                line,
+                "value",
+                f"not a number written with the digits 0-9 (and a decimal point): {row['value']!r}",
+            )
+        number = float(row["value"])
+        if not math.isfinite(number):  # pragma: no cover - the pattern admits finite numbers only
             _fail(path, line, "value", f"not a finite number: {row['value']!r}")
         if number < 0:
             _fail(
@@ -246,6 +259,11 @@ def read_table(path: Path, *, known_sources: set[str] | None = None) -> pd.DataF
         for column in ("period_start", "period_end"):
             if row[column] and not _ISO_DATE.match(row[column]):
                 _fail(path, line, column, f"not an ISO date (YYYY-MM-DD): {row[column]!r}")
+            if row[column]:
+                try:
+                    dt.date.fromisoformat(row[column])
+                except ValueError:
+                    _fail(path, line, column, f"not a date in the calendar: {row[column]!r}")
         if row["period_start"] and row["period_end"] and row["period_end"] < row["period_start"]:
             _fail(path, line, "period_end", "period ends before it starts")
         problem = _period_mismatch(row["period"], row["period_start"], row["period_end"])
@@ -269,16 +287,17 @@ def read_table(path: Path, *, known_sources: set[str] | None = None) -> pd.DataF
 
 
 def _known_sources() -> set[str]:
-    from analysis.sources import load_register
-
-    return set(load_register())
+    return set(sources.load_register())
 
 
 @cache
 def _cached(name: str) -> pd.DataFrame:
     if name not in TABLES:
         raise KeyError(f"no published table {name!r}; tables are: {', '.join(TABLES)}")
-    return read_table(paths.DATA_PUBLISHED / f"{name}.csv", known_sources=_known_sources())
+    path = paths.DATA_PUBLISHED / f"{name}.csv"
+    sources.check_checksum(path)
+    sources.check_checksum(sources.register_path())
+    return read_table(path, known_sources=_known_sources())
 
 
 def load(name: str) -> pd.DataFrame:

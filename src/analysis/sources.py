@@ -4,7 +4,10 @@ Every published number in the project leads back to a record in ``data/published
 (producer, title, date published, location in the source, URL, licence, confidence, notes), and
 every file under ``data/published/`` is listed with its SHA-256 checksum in
 ``data/published/MANIFEST.csv``. :func:`verify` reports unregistered files, stale checksums,
-empty required fields and dangling source ids; the test suite fails on any of them.
+empty required fields, unreadable files and dangling source ids (it never raises on a broken
+file: it reports it); the test suite fails on any of them. The loaders check each file's
+checksum before reading it (:func:`check_checksum`, once per file per process), so a data file
+changed without a reviewed manifest update fails loudly.
 
 The download registry ``data/published/downloads.csv`` (public files fetched by
 :mod:`analysis.external`, each pinned by repository, commit, path, size and SHA-256) is part of
@@ -16,15 +19,16 @@ source, a checksum per stored file) and the UK Government Analysis Function's da
 
 from __future__ import annotations
 
-import csv
 import hashlib
+import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from analysis import paths
-from analysis.tables import Column, TableError, read_rows, split_ids
+from analysis.tables import Column, TableError, display_path, read_rows, split_ids
 
 __all__ = [
     "CONFIDENCE_LEVELS",
@@ -34,12 +38,14 @@ __all__ = [
     "ProvenanceError",
     "Source",
     "cite",
+    "check_checksum",
     "check_downloads",
     "cite_many",
     "downloads_path",
     "get",
     "load_register",
     "manifest_path",
+    "read_manifest",
     "register_path",
     "sha256",
     "update_manifest",
@@ -93,8 +99,12 @@ DOWNLOAD_RULES: tuple[Column, ...] = (
 )
 
 
-class ProvenanceError(ValueError):
-    """A provenance record or data file fails the register's rules."""
+class ProvenanceError(TableError):
+    """A provenance record or data file fails the register's rules (file, line and column)."""
+
+
+#: ``date_published`` starts with a year written in ASCII digits, or says the source is undated.
+_DATE_PUBLISHED = re.compile(r"^(\d{4}(-\d{2}(-\d{2})?)?\b|undated\b)", re.ASCII)
 
 
 @dataclass(frozen=True)
@@ -131,14 +141,14 @@ def manifest_path(root: Path | None = None) -> Path:
     return (root or paths.DATA_PUBLISHED) / MANIFEST_NAME
 
 
+def _non_ascii_digit(text: str) -> str | None:
+    """The first digit in ``text`` that is not an ASCII digit (e.g. Arabic-Indic), if any."""
+    return next((ch for ch in text if ch.isdigit() and not ch.isascii()), None)
+
+
 def downloads_path(root: Path | None = None) -> Path:
     """Path of the download registry (``data/published/downloads.csv``)."""
     return (root or paths.DATA_PUBLISHED) / DOWNLOADS_NAME
-
-
-def _read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        return list(csv.DictReader(handle))
 
 
 def load_register(root: Path | None = None) -> dict[str, Source]:
@@ -157,8 +167,11 @@ def load_register(root: Path | None = None) -> dict[str, Source]:
     Raises
     ------
     ProvenanceError
-        If a column is missing, a required field is empty (naming the row and field), a
-        confidence level is unknown or a source id is repeated.
+        Naming the file, line and column: if the file is not UTF-8 text or holds a NUL byte, a
+        column is missing or unexpected, a row has more or fewer fields than the header, a
+        required field is empty, a field holds a digit that is not ASCII, ``date_published``
+        does not start with a year (or ``undated``), a confidence level is unknown or a source
+        id is repeated.
 
     Examples
     --------
@@ -167,29 +180,50 @@ def load_register(root: Path | None = None) -> dict[str, Source]:
     True
     """
     path = register_path(root)
-    rows = _read_csv(path)
-    if rows:
-        missing = [f for f in REQUIRED_FIELDS if f not in rows[0]]
-        if missing:
-            raise ProvenanceError(f"{path}: missing column(s) {', '.join(missing)}")
+    shown = display_path(path)
+    columns = [*REQUIRED_FIELDS, "figures"]
+    rows = read_rows(path, REQUIRED_FIELDS, optional=["figures"], error=ProvenanceError)
     records: dict[str, Source] = {}
-    for line, row in enumerate(rows, start=2):
+    for line, row in rows:
+        for field in columns:
+            odd = _non_ascii_digit(row[field])
+            if odd is not None:
+                raise ProvenanceError(
+                    shown,
+                    line,
+                    field,
+                    f"{odd!r} ({unicodedata.name(odd, 'a digit')}) is not an ASCII digit: "
+                    "write numbers with 0-9",
+                )
         for field in REQUIRED_FIELDS:
-            if not (row.get(field) or "").strip():
-                raise ProvenanceError(f"{path}, line {line}: required field '{field}' is empty")
+            if not row[field].strip():
+                raise ProvenanceError(shown, line, field, f"required field '{field}' is empty")
+        if not _DATE_PUBLISHED.match(row["date_published"].strip()):
+            raise ProvenanceError(
+                shown,
+                line,
+                "date_published",
+                f"{row['date_published']!r} does not start with a year (YYYY, YYYY-MM or "
+                "YYYY-MM-DD) or 'undated'",
+            )
         if row["confidence"] not in CONFIDENCE_LEVELS:
             raise ProvenanceError(
-                f"{path}, line {line}, column 'confidence': {row['confidence']!r} is not one of "
-                f"{', '.join(CONFIDENCE_LEVELS)}"
+                shown,
+                line,
+                "confidence",
+                f"{row['confidence']!r} is not one of {', '.join(CONFIDENCE_LEVELS)}",
             )
         if row["source_id"] in records:
-            raise ProvenanceError(f"{path}, line {line}: duplicate source_id {row['source_id']!r}")
+            raise ProvenanceError(
+                shown, line, "source_id", f"duplicate source_id {row['source_id']!r}"
+            )
         records[row["source_id"]] = Source(**{k: row.get(k, "") for k in Source.__annotations__})
     return records
 
 
 @lru_cache(maxsize=1)
 def _default_register() -> dict[str, Source]:
+    check_checksum(register_path())
     return load_register()
 
 
@@ -255,6 +289,85 @@ def _data_files(root: Path) -> list[Path]:
     )
 
 
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def read_manifest(root: Path | None = None) -> dict[str, str]:
+    """Read ``MANIFEST.csv``: file (relative to ``root``) -> SHA-256.
+
+    Raises
+    ------
+    ProvenanceError
+        Naming the file, line and column, if the manifest is missing, is not UTF-8 text, has a
+        renamed or extra column, a row with more or fewer fields, an empty file name, a checksum
+        that is not 64 hex digits, or a file listed twice.
+    """
+    path = manifest_path(root)
+    shown = display_path(path)
+    listed: dict[str, str] = {}
+    for line, row in read_rows(path, ("file", "sha256"), error=ProvenanceError):
+        name, digest = row["file"].strip(), row["sha256"].strip()
+        if not name:
+            raise ProvenanceError(shown, line, "file", "required value is empty")
+        if not _SHA256.match(digest):
+            raise ProvenanceError(
+                shown, line, "sha256", f"not a SHA-256 (64 hex digits): {digest!r}"
+            )
+        if name in listed:
+            raise ProvenanceError(shown, line, "file", f"{name!r} is listed twice")
+        listed[name] = digest
+    return listed
+
+
+@cache
+def _checked(path: str, root: str) -> None:
+    listed = read_manifest(Path(root))
+    name = Path(path).relative_to(Path(root)).as_posix()
+    shown = display_path(path)
+    if name not in listed:
+        raise ProvenanceError(
+            shown,
+            None,
+            None,
+            f"not registered in {MANIFEST_NAME}: review the file, then run `make checksums`",
+        )
+    if sha256(Path(path)) != listed[name]:
+        raise ProvenanceError(
+            shown,
+            None,
+            None,
+            f"checksum does not match {MANIFEST_NAME} (the file changed after it was "
+            "registered): review the change (git diff), then run `make checksums` and commit "
+            "the data with the manifest",
+        )
+
+
+def check_checksum(path: Path | str, root: Path | None = None) -> None:
+    """Raise unless ``path``'s SHA-256 is the one ``MANIFEST.csv`` lists for it.
+
+    Each file is checked once per process (the result is cached), so loaders can call this
+    every time they read a file.
+
+    Parameters
+    ----------
+    path : path
+        A file under ``root``.
+    root : Path, optional
+        The folder of the manifest; defaults to ``data/published/``.
+
+    Raises
+    ------
+    ProvenanceError
+        Naming the file and how to refresh the manifest after review.
+
+    Examples
+    --------
+    >>> check_checksum(paths.DATA_PUBLISHED / "looked_after.csv")
+    """
+    root = Path(root or paths.DATA_PUBLISHED).resolve()
+    _checked(str(Path(path).resolve()), str(root))
+
+
 def update_manifest(root: Path | None = None) -> Path:
     """Rewrite ``MANIFEST.csv`` with the current checksum of every file under ``root``.
 
@@ -266,7 +379,20 @@ def update_manifest(root: Path | None = None) -> Path:
     lines = ["file,sha256"]
     lines += [f"{p.relative_to(root).as_posix()},{sha256(p)}" for p in _data_files(root)]
     target.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    _checked.cache_clear()
     return target
+
+
+def _source_ids_in(path: Path) -> list[tuple[int, str]]:
+    """(line, source id) for every id a data table cites (its ``source_id``/``sources``)."""
+    with path.open("rb") as handle:
+        head = handle.readline()
+    header = head.decode("utf-8-sig", errors="replace").strip().split(",")
+    wanted = [c for c in ("source_id", "sources") if c in header]
+    if not wanted:
+        return []
+    rows = read_rows(path, wanted, optional=[c for c in header if c not in wanted])
+    return [(line, sid) for line, row in rows for c in wanted for sid in split_ids(row[c])]
 
 
 def check_downloads(path: Path, known_sources: Iterable[str] | None = None) -> list[str]:
@@ -311,14 +437,19 @@ def verify(root: Path | None = None) -> list[str]:
     Checks that every file under ``root`` is listed in the manifest with its current checksum,
     that every listed file exists, that the register is valid, that every ``source_id``
     used by a data table is registered, and that the download registry (if present) passes
-    :func:`check_downloads`.
+    :func:`check_downloads`. A file that cannot be read (a broken manifest, a truncated row,
+    bytes that are not UTF-8) is reported as a problem naming the file, line and column, never
+    raised.
     """
     root = root or paths.DATA_PUBLISHED
     problems: list[str] = []
     mpath = manifest_path(root)
     if not mpath.exists():
-        return [f"{mpath} is missing: run `make checksums`"]
-    listed = {row["file"]: row["sha256"] for row in _read_csv(mpath)}
+        return [f"{display_path(mpath)} is missing: run `make checksums`"]
+    try:
+        listed = read_manifest(root)
+    except TableError as err:
+        return [f"{err} (fix it, or rewrite it with `make checksums` after review)"]
     present = {p.relative_to(root).as_posix(): p for p in _data_files(root)}
     for name in sorted(set(present) - set(listed)):
         problems.append(f"{name}: not registered in {MANIFEST_NAME} (run `make checksums`)")
@@ -332,18 +463,19 @@ def verify(root: Path | None = None) -> list[str]:
             )
     try:
         register = load_register(root)
-    except ProvenanceError as err:
+    except TableError as err:
         return [*problems, str(err)]
     if DOWNLOADS_NAME in present:
         problems += check_downloads(present[DOWNLOADS_NAME], register)
     for name, path in present.items():
         if name in (REGISTER_NAME, DOWNLOADS_NAME) or path.suffix != ".csv":
             continue
-        rows = _read_csv(path)
-        for column in ("source_id", "sources"):
-            if rows and column in rows[0]:
-                for line, row in enumerate(rows, start=2):
-                    for sid in split_ids(row[column]):
-                        if sid not in register:
-                            problems.append(f"{name}, line {line}: unknown source id {sid!r}")
+        try:
+            cited = _source_ids_in(path)
+        except TableError as err:
+            problems.append(str(err))
+            continue
+        for line, sid in cited:
+            if sid not in register:
+                problems.append(f"{name}, line {line}: unknown source id {sid!r}")
     return problems

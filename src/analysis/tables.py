@@ -16,13 +16,16 @@ This module knows no project data: it sits on the ground floor with :mod:`analys
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import re
+import signal
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -35,11 +38,14 @@ __all__ = [
     "QUALIFIERS",
     "STATED_QUALIFIERS",
     "Column",
+    "Interrupted",
     "TableError",
     "atomic_write",
+    "atomic_write_all",
     "atomic_write_text",
     "check_row",
     "check_rows",
+    "decode_text",
     "display_path",
     "ids_in",
     "read_rows",
@@ -102,6 +108,53 @@ def display_path(path: Path | str) -> str:
         return str(path)
 
 
+def _where(raw: bytes, offset: int) -> tuple[int, str | None]:
+    """Line (1-based) and column name of byte ``offset`` in a CSV's bytes, as far as known."""
+    before = raw[:offset].decode("utf-8-sig", errors="replace")
+    line = before.count("\n") + 1
+    lines = before.split("\n")
+    header = next(csv.reader([lines[0]]), []) if line > 1 else []
+    partial = next(csv.reader([lines[-1]]), [""]) if lines[-1] else [""]
+    index = len(partial) - 1
+    return line, header[index] if 0 <= index < len(header) else None
+
+
+def decode_text(raw: bytes, shown: str, *, error: type[TableError] = TableError) -> str:
+    """Decode a CSV file's bytes as UTF-8 (an optional byte-order mark), or raise ``error``.
+
+    UTF-16 files, bytes that are not UTF-8 and NUL bytes are reported with the file, the line
+    and (where the header tells) the column, and what to do about it.
+
+    Examples
+    --------
+    >>> decode_text(b"a,b\\n1,2\\n", "t.csv")
+    'a,b\\n1,2\\n'
+    >>> decode_text(b"a,b\\n1,\\xe9\\n", "t.csv")
+    Traceback (most recent call last):
+    ...
+    analysis.tables.TableError: t.csv, line 2, column 'b': not UTF-8 text (byte 0xe9, perhaps Latin-1 or Windows-1252): save the file as UTF-8
+    """
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+        len(raw) >= 8 and raw[:2000].count(b"\x00") > len(raw[:2000]) // 4
+    ):
+        raise error(shown, 1, None, "file is UTF-16 text, not UTF-8: save it as UTF-8 (CSV UTF-8)")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        line, column = _where(raw, nul)
+        raise error(shown, line, column, "NUL byte in the file (binary content, or a damaged file)")
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line, column = _where(raw, exc.start)
+        raise error(
+            shown,
+            line,
+            column,
+            f"not UTF-8 text (byte 0x{raw[exc.start]:02x}, perhaps Latin-1 or Windows-1252): "
+            "save the file as UTF-8",
+        ) from None
+
+
 def read_rows(
     path: Path,
     columns: Sequence[str],
@@ -153,12 +206,15 @@ def read_rows(
     shown = display_path(path)
     if not Path(path).exists():
         raise error(shown, None, None, "file not found")
-    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
+    text = decode_text(Path(path).read_bytes(), shown, error=error)
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
         header = next(reader, None)
         if header is None:
             raise error(shown, 1, None, "file is empty (expected a header row)")
         raw_rows = list(reader)
+    except csv.Error as exc:
+        raise error(shown, reader.line_num, None, f"cannot be read as CSV: {exc}") from None
     missing = [c for c in columns if c not in header]
     if missing:
         raise error(shown, 1, missing[0], f"missing column(s): {', '.join(missing)}")
@@ -360,17 +416,152 @@ def check_rows(
 # --------------------------------------------------------------------------- writing
 
 _UMASK_LOCK = threading.Lock()
-_UMASK: list[int] = []
 
 
 def _umask() -> int:
-    """The process's umask, read once (reading it means setting it, so under a lock)."""
+    """The process's current umask.
+
+    Read from ``/proc/self/status`` where the system has it: ``os.umask`` can only read the
+    mask by setting it, and a file another thread creates in between would get the wrong
+    permissions. Elsewhere ``os.umask`` is used, under a lock.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
     with _UMASK_LOCK:
-        if not _UMASK:
-            mask = os.umask(0o022)
-            os.umask(mask)
-            _UMASK.append(mask)
-        return _UMASK[0]
+        mask = os.umask(0o022)
+        os.umask(mask)
+        return mask
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGTERM or SIGINT arrived while :func:`atomic_write_all` was writing.
+
+    Attributes
+    ----------
+    signum : int
+        The signal.
+    committed : bool
+        True if every target had already been replaced (all new); False if none was (all old).
+    """
+
+    def __init__(self, signum: int, committed: bool) -> None:
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+        self.signum, self.committed = signum, committed
+
+
+@dataclass
+class _SignalState:
+    defer: bool = False
+    committed: bool = False
+    received: list[int] = field(default_factory=list)
+
+
+@contextmanager
+def _signals() -> Iterator[_SignalState]:
+    """Handle SIGINT and SIGTERM while files are written.
+
+    Until ``state.defer`` is set they raise :class:`Interrupted` at once (so clean-up code
+    runs); afterwards they are only recorded in ``state.received``. Only the main thread can
+    set handlers; elsewhere signals keep theirs.
+    """
+    state = _SignalState()
+    if threading.current_thread() is not threading.main_thread():
+        yield state
+        return
+
+    def handler(signum: int, frame: object) -> None:
+        if not state.defer:
+            raise Interrupted(signum, committed=False)
+        state.received.append(signum)
+
+    wanted = (signal.SIGINT, signal.SIGTERM)
+    previous = {sig: signal.getsignal(sig) for sig in wanted}
+    try:
+        for sig in wanted:
+            signal.signal(sig, handler)
+        yield state
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old if old is not None else signal.SIG_DFL)
+
+
+def _prepare(target: Path, write: Callable[[Path], None]) -> Path:
+    """Write a temporary file beside ``target``: content, ``fsync``, umask permissions."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        write(tmp)
+        with tmp.open("rb+") as handle:
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
+
+
+def atomic_write_all(items: Sequence[tuple[Path, Callable[[Path], None]]]) -> list[Path]:
+    """Write several files so that they change together: all old or all new.
+
+    Each ``write(tmp_path)`` writes one file's whole content to a temporary file beside its
+    target; every temporary file is flushed to disk (``fsync``) and given the permissions the
+    umask gives a new file (``0o666 & ~umask``; ``mkstemp`` alone would leave 0600). Only when
+    all are written are they renamed over their targets, one ``os.replace`` each, with SIGINT
+    and SIGTERM held back until the last rename is done.
+
+    * An exception in a ``write``, or SIGINT or SIGTERM before the renames, removes every
+      temporary file and leaves every target as it was (SIGTERM is raised as
+      :class:`Interrupted`, with ``committed=False``).
+    * SIGINT or SIGTERM during the renames takes effect after them: every target is new, and
+      :class:`Interrupted` is raised with ``committed=True``.
+    * ``SIGKILL`` (or a power cut) cannot be caught: it can leave ``.<name>.*.tmp`` files beside
+      the targets, and if it falls between two renames, some targets new and the rest old. No
+      target is ever half-written.
+
+    Parameters
+    ----------
+    items : sequence of (Path, callable)
+        Each target and the function writing its content; folders are created if needed.
+
+    Returns
+    -------
+    list of Path
+        The targets.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> [p.name for p in atomic_write_all([
+    ...     (folder / "a.csv", lambda p: p.write_text("a\\n")),
+    ...     (folder / "b.csv", lambda p: p.write_text("b\\n"))])]
+    ['a.csv', 'b.csv']
+    """
+    targets = [Path(target) for target, _ in items]
+    temps: list[Path] = []
+    with _signals() as state:
+        try:
+            for target, (_, write) in zip(targets, items, strict=True):
+                temps.append(_prepare(target, write))
+            state.defer = True
+            for tmp, target in zip(temps, targets, strict=True):
+                os.replace(tmp, target)
+            temps = []
+            state.committed = True
+        except BaseException:
+            for tmp in temps:
+                tmp.unlink(missing_ok=True)
+            raise
+    if state.received:
+        raise Interrupted(state.received[0], committed=state.committed)
+    return targets
 
 
 def atomic_write(target: Path, write: Callable[[Path], None]) -> Path:
@@ -379,10 +570,11 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> Path:
     ``write`` receives the temporary path and writes the whole file there. The file is flushed
     to disk (``fsync``), given the permissions the umask gives a new file (``0o666 & ~umask``;
     ``mkstemp`` alone would leave 0600), and renamed over ``target`` in one step, so a reader
-    sees either the old file or the new one. If ``write`` raises (or the process is
-    interrupted by an exception such as ``KeyboardInterrupt``) the temporary file is removed and
-    any previous ``target`` is left as it was. A ``SIGKILL`` between the write and the rename
-    can leave a ``.<name>.*.tmp`` file beside ``target``, never a half-written ``target``.
+    sees either the old file or the new one. If ``write`` raises, or SIGINT or SIGTERM arrives
+    before the rename, the temporary file is removed and any previous ``target`` is left as it
+    was. A ``SIGKILL`` between the write and the rename can leave a ``.<name>.*.tmp`` file
+    beside ``target``, never a half-written ``target``. (One file of
+    :func:`atomic_write_all`.)
 
     Parameters
     ----------
@@ -404,21 +596,7 @@ def atomic_write(target: Path, write: Callable[[Path], None]) -> Path:
     >>> out.read_text(), oct(out.stat().st_mode & 0o777) == oct(0o666 & ~_umask())
     ('hello\\n', True)
     """
-    target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
-    tmp = Path(name)
-    try:
-        write(tmp)
-        with tmp.open("rb+") as handle:
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write_all([(Path(target), write)])[0]
 
 
 def atomic_write_text(target: Path, text: str) -> Path:

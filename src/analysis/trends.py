@@ -9,18 +9,24 @@ so ``exp(b)`` is the yearly **rate ratio** (0.95 means rates fall by 5% a year) 
 ``exp(a)`` the rate per head at the centre year. Three error models are offered:
 
 ``poisson``
-    Maximum-likelihood Poisson GLM (statsmodels), Wald interval from the Fisher information.
-    With national counts in the tens of thousands this interval is very narrow: it only reflects
-    Poisson noise.
+    Maximum-likelihood Poisson GLM (statsmodels), Wald interval from the Fisher information
+    with the normal quantile ``z``. With national counts in the tens of thousands this interval
+    is very narrow: it only reflects Poisson noise.
 ``quasipoisson``
     The same estimate, with the covariance scaled by the Pearson dispersion
-    ``X² / (n - 2)``: the usual correction when years scatter around the line far more than
-    Poisson noise allows (over-dispersion).
+    ``phi = X² / (n - p)`` floored at 1 (never narrower than the Poisson model), and Student's
+    ``t`` on ``n - p`` degrees of freedom instead of ``z``, because ``phi`` is itself estimated
+    from the ``n`` points (``p = 2`` parameters): with four yearly points that is ``t`` on 2 df,
+    4.30 at 95% against 1.96. This is the usual correction when years scatter around the line
+    far more than Poisson noise allows (over-dispersion).
 ``negbin``
     Negative binomial (NB2) regression, dispersion estimated by maximum likelihood
-    (``statsmodels.discrete.discrete_model.NegativeBinomial`` with the offset).
+    (``statsmodels.discrete.discrete_model.NegativeBinomial`` with the offset); Wald interval
+    with ``z`` (a large-sample interval: with a handful of years it is optimistic, and the
+    quasi-Poisson interval is the one to quote).
 
-Every result names its method and level. Nothing here reads files or draws.
+Every result names its method, level, the reference distribution of its interval and the
+degrees of freedom. Nothing here reads files or draws.
 """
 
 from __future__ import annotations
@@ -41,14 +47,14 @@ Method = Literal["poisson", "quasipoisson", "negbin"]
 METHODS: tuple[str, ...] = ("poisson", "quasipoisson", "negbin")
 
 _METHOD_TEXT = {
-    "poisson": "Poisson GLM, log link, log(exposure) offset; Wald interval",
+    "poisson": "Poisson GLM, log link, log(exposure) offset; Wald interval (normal)",
     "quasipoisson": (
         "Poisson GLM, log link, log(exposure) offset; Wald interval scaled by the Pearson "
-        "dispersion (quasi-Poisson)"
+        "dispersion floored at 1 (quasi-Poisson), Student's t on n - 2 df"
     ),
     "negbin": (
         "negative binomial (NB2) regression, log(exposure) offset, dispersion by maximum "
-        "likelihood; Wald interval"
+        "likelihood; Wald interval (normal, large-sample)"
     ),
 }
 
@@ -62,7 +68,8 @@ class RateTrend:
     rate_ratio : float
         ``exp(b)``: the multiplicative change in the rate per year.
     ci_low, ci_high : float
-        Wald interval for the rate ratio at ``level``.
+        Wald interval for the rate ratio at ``level``: ``exp(b -/+ q * se_slope)`` with ``q``
+        the ``critical_value``.
     level : float
         Confidence level (a fraction).
     method : str
@@ -74,12 +81,22 @@ class RateTrend:
     intercept, slope : float
         ``a`` and ``b`` of the model (log scale).
     se_slope : float
-        Standard error of ``b`` used for the interval.
+        Standard error of ``b`` used for the interval (for ``quasipoisson``, the Poisson
+        standard error times ``sqrt(scale)``).
     dispersion : float
         Pearson ``X² / (n - 2)`` of the Poisson fit (1 means Poisson-like scatter); for
         ``negbin`` the estimated NB2 ``alpha``.
     n : int
         Number of years.
+    scale : float
+        The dispersion the covariance was multiplied by: ``max(dispersion, 1)`` for
+        ``quasipoisson``, 1 otherwise.
+    distribution : {"z", "t"}
+        Reference distribution of the interval.
+    df : int or None
+        Degrees of freedom of ``t`` (``n - 2``); None for ``z``.
+    critical_value : float
+        The quantile used (``z`` or ``t`` at ``level``).
     """
 
     rate_ratio: float
@@ -94,6 +111,10 @@ class RateTrend:
     se_slope: float
     dispersion: float
     n: int
+    scale: float = 1.0
+    distribution: str = "z"
+    df: int | None = None
+    critical_value: float = math.nan
 
     @property
     def annual_change(self) -> float:
@@ -164,14 +185,23 @@ def fit_rate_trend(
     Returns
     -------
     RateTrend
-        Rate ratio per year with its Wald interval, the method, the Pearson dispersion and the
-        fitted coefficients.
+        Rate ratio per year with its Wald interval, the method, the Pearson dispersion, the
+        scale, reference distribution, degrees of freedom and critical value of the interval,
+        and the fitted coefficients.
 
     Raises
     ------
     ValueError
         For unequal lengths, fewer than 3 years, negative or fractional counts, non-positive
         exposure, an unknown method or a level outside (0, 1).
+
+    References
+    ----------
+    .. [1] McCullagh, P. and Nelder, J. A. (1989). *Generalized Linear Models*, 2nd ed.,
+       Chapman and Hall, sections 4.5 and 6.2 (quasi-likelihood, the Pearson estimate of the
+       dispersion, and F and t reference distributions when it is estimated).
+    .. [2] Cameron, A. C. and Trivedi, P. K. (2013). *Regression Analysis of Count Data*, 2nd
+       ed., Cambridge University Press (the NB2 model).
 
     Examples
     --------
@@ -184,6 +214,12 @@ def fit_rate_trend(
     (1.855, 2.277)
     >>> round(float(fit.rate([2021], per=1000)[0]), 1)
     197.6
+
+    The quasi-Poisson interval uses t on n - 2 = 1 degree of freedom here:
+
+    >>> q = fit_rate_trend([100, 190, 410], [1000] * 3, [2020, 2021, 2022], method="quasipoisson")
+    >>> q.distribution, q.df, round(q.critical_value, 2)
+    ('t', 1, 12.71)
     """
     import statsmodels.api as sm
 
@@ -196,15 +232,19 @@ def fit_rate_trend(
     x = sm.add_constant(t - centre, has_constant="add")
     offset = np.log(e)
     poisson = sm.GLM(y, x, family=sm.families.Poisson(), offset=offset).fit()
-    dof = len(y) - 2
-    pearson = float(poisson.pearson_chi2 / dof) if dof > 0 else math.nan
-    z = float(_sps.norm.ppf(0.5 + level / 2))
+    dof = len(y) - 2  # at least 1: _validate asks for 3 years
+    pearson = float(poisson.pearson_chi2 / dof)
+    scale, distribution, df = 1.0, "z", None
+    q = float(_sps.norm.ppf(0.5 + level / 2))
     if method == "poisson":
         params, se, dispersion = poisson.params, poisson.bse, pearson
     elif method == "quasipoisson":
         params = poisson.params
-        se = poisson.bse * math.sqrt(pearson)
+        scale = max(pearson, 1.0)
+        se = poisson.bse * math.sqrt(scale)
         dispersion = pearson
+        distribution, df = "t", dof
+        q = float(_sps.t.ppf(0.5 + level / 2, dof))
     else:
         from statsmodels.discrete.discrete_model import NegativeBinomial
 
@@ -220,8 +260,8 @@ def fit_rate_trend(
     se_slope = float(se[1])
     return RateTrend(
         rate_ratio=math.exp(slope),
-        ci_low=math.exp(slope - z * se_slope),
-        ci_high=math.exp(slope + z * se_slope),
+        ci_low=math.exp(slope - q * se_slope),
+        ci_high=math.exp(slope + q * se_slope),
         level=float(level),
         method=method,
         description=_METHOD_TEXT[method],
@@ -231,6 +271,10 @@ def fit_rate_trend(
         se_slope=se_slope,
         dispersion=dispersion,
         n=len(y),
+        scale=scale,
+        distribution=distribution,
+        df=df,
+        critical_value=q,
     )
 
 

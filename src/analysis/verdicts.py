@@ -174,7 +174,8 @@ def looked_after_overrepresented(claim: pd.Series, register: pd.DataFrame) -> As
     ``CEOP10`` victims' backgrounds unrecorded, so the in-care share lies between
     ``CEOP08/CEOP01`` and ``(CEOP08 + CEOP10)/CEOP01``. The population share is
     ``LAC2012 / POP0017_2012``; the claim holds if the victims' share exceeds it times the
-    claimed ratio. :func:`analysis.stats.claim_test` tests the lower count (supported ->
+    claimed ratio. The periods differ (victims 2008-11, population share 2012: no child
+    population before mid-2012 is traced), and the finding says so. :func:`analysis.stats.claim_test` tests the lower count (supported ->
     corroborated with caveat) and the upper count (contradicted even if every unrecorded victim
     was in care -> contradicted); anything else is not settled (not traced).
     """
@@ -201,7 +202,10 @@ def looked_after_overrepresented(claim: pd.Series, register: pd.DataFrame) -> As
         f"their share; Barnardo's one-day survey: {float(barnardos['value']):.0%} of service "
         f"users looked after ({float(barnardos['value']) / base:.0f} times). Caveats: "
         f"{int(unknown['value']):,} victims had no background recorded; UK victims against "
-        "England's children; the OCC report the evidence cites gave no traced share."
+        f"England's children; a period mismatch: the victims span {in_care['period']} while the "
+        f"population share is of {lac['period']} ({lac['figure_id']}) and {pop['period']} "
+        f"({pop['figure_id']}), the earliest traced child population; the OCC report the "
+        "evidence cites gave no traced share."
     )
     ids = ("CEOP01", "CEOP08", "CEOP10", "LAC2012", "POP0017_2012", "BAR03")
     return Assessment(verdict, finding, ids)
@@ -304,6 +308,131 @@ def pledges_almost_two_thirds(claim: pd.Series, register: pd.DataFrame) -> Asses
         verdict = "not_traced"
         finding = f"{said}: it neither confirms nor rules out the claim"
     return Assessment(verdict, finding + ".", ("BAR01",))
+
+
+@_rule("C15")
+def authorities_in_england(claim: pd.Series, register: pd.DataFrame) -> Assessment:
+    """152 local authorities, counted from the 2012 looked-after release (real local data).
+
+    :func:`analysis.themes.local_authorities.count_authorities_2012` counts the authorities with
+    their own row in DfE's release for the year to 31 March 2012 (SFR 20/2012), however small
+    their figures (City of London's are a handful of children with suppressed cells), plus those
+    with their own row in the ONS child population table for mid-2012 that the release leaves
+    out (the Isles of Scilly). The count within the claim's tolerance corroborates it, with a
+    caveat when the release itself lists fewer rows than the count (the rule had to add
+    authorities it omits); any other count contradicts it.
+    """
+    from analysis.themes import local_authorities
+
+    c = local_authorities.count_authorities_2012()
+    ok = claim_interval(claim["value"], claim["qualifier"], claim["unit"]).contains(c.count)
+    small = ", ".join(c.small) or "none"
+    finding = (
+        f"DfE's looked-after release for the year to 31 March 2012 lists {c.listed} local "
+        f"authorities (smallest, under ten children looked after or suppressed: {small}); "
+    )
+    if c.omitted:
+        finding += (
+            f"the ONS child population table for mid-2012 also has {', '.join(c.omitted)}, which "
+            f"the release does not report separately: {c.count} authorities in all"
+        )
+    else:
+        finding += f"every authority of the mid-2012 population table is listed: {c.count}"
+    if c.unknown:
+        finding += f"; not in the population table: {', '.join(c.unknown)}"
+    if not ok:
+        verdict = "contradicted"
+        finding += f", not {claim['value']:.0f}"
+    else:
+        verdict = "corroborated_with_caveat" if c.omitted else "corroborated"
+        if c.omitted:
+            finding += " (caveat: the release itself has one row fewer than the claim)"
+    return Assessment(verdict, finding + ".", ())
+
+
+@_rule("C19")
+def regional_variation_missing(claim: pd.Series, register: pd.DataFrame) -> Assessment:
+    """Regional variation in reporting children missing from care, in the earliest years.
+
+    :func:`analysis.themes.local_authorities.earliest_regional_dispersion` tests, for each of the
+    earliest years published at authority level (2015 to 2017) and each measure the year allows
+    (the share of looked-after children who went missing, 2015 only; missing incidents per child
+    who went missing, every year), whether regions differ more than the authorities within them
+    (a quasi-likelihood F test whose dispersion ratio is 1 when they do not), with Holm's
+    correction across the tests. Any rejection corroborates the claim with a caveat (the years
+    are 2015 to 2017, not 2012, and the measures show how often children were reported
+    missing, not when); every ratio at or below 1 contradicts it; otherwise not traced.
+    """
+    from analysis.themes import local_authorities
+
+    tests = local_authorities.earliest_regional_dispersion()
+    words = {
+        "share_missing": "share of looked-after children who went missing",
+        "incidents_per_child": "incidents per child who went missing",
+    }
+    parts = [
+        f"{int(t.year)} {words.get(t.measure, t.measure)}: ratio {t.ratio:.2f} "
+        f"(F on {int(t.df_regions)} and {int(t.df_residual)} df, Holm-adjusted p "
+        f"{t.p_holm:.2g})"
+        for t in tests.itertuples()
+    ]
+    first, last = int(tests["year"].min()), int(tests["year"].max())
+    finding = (
+        "Across England's nine regions, dispersion ratios (regions against the spread between "
+        "authorities within them) in the earliest authority-level years: " + "; ".join(parts)
+    )
+    if tests["rejects"].any():
+        verdict = "corroborated_with_caveat"
+        finding += ". Regions differ beyond chance in at least one of those years"
+    elif (tests["ratio"] <= 1).all():
+        verdict = "contradicted"
+        finding += ". No ratio exceeds 1"
+    else:
+        verdict = "not_traced"
+        finding += ". No test shows regions differing beyond chance"
+    finding += (
+        f". Caveat: the evidence dates from 2012 and the earliest authority-level figures in the "
+        f"project are for the years to 31 March {first} to {last}, three to five years later; they "
+        "count children reported missing and incidents, not when services report them."
+    )
+    return Assessment(verdict, finding, ())
+
+
+@_rule("C26")
+def exploitation_where_homes_are(claim: pd.Series, register: pd.DataFrame) -> Assessment:
+    """The evidence's reasoning that exploitation goes where vulnerable children are, homes included.
+
+    Read as: authorities with more children's homes per 10,000 children record more child sexual
+    exploitation at assessment, a rate ratio per home per 10,000 children above 1.
+    :func:`analysis.themes.local_authorities.homes_association` fits a negative binomial model
+    across authorities (child population offset, robust errors) for the year to 31 March 2023
+    (Ofsted's list at 31 March 2023). A 95% interval wholly above the claimed ratio corroborates
+    it with a caveat (an association between areas, of episodes recorded, not of children);
+    wholly below contradicts it; an interval containing it leaves it not traced. The model
+    adjusted for looked-after children and missing incidents is reported beside it.
+    """
+    from analysis.themes import local_authorities
+
+    table = local_authorities.homes_association().set_index("model")
+    direct, adjusted = table.loc["homes only"], table.loc["adjusted"]
+    threshold = float(claim["value"])
+    if direct["lower"] > threshold:
+        verdict = "corroborated_with_caveat"
+    elif direct["upper"] < threshold:
+        verdict = "contradicted"
+    else:
+        verdict = "not_traced"
+    year = int(table.attrs["year"])
+    finding = (
+        f"Across {int(direct['authorities'])} authorities in the year to 31 March {year}, each "
+        "extra children's home per 10,000 children goes with a rate ratio of "
+        f"{direct['irr']:.3f} (95% robust CI {direct['lower']:.3f}-{direct['upper']:.3f}) in "
+        "episodes with child sexual exploitation recorded at assessment; allowing for "
+        f"looked-after children and missing incidents, {adjusted['irr']:.3f} "
+        f"({adjusted['lower']:.3f}-{adjusted['upper']:.3f}). Caveat: an association between "
+        "areas' totals of recorded episodes, which says nothing about individual children."
+    )
+    return Assessment(verdict, finding, ())
 
 
 @_rule("C16")

@@ -32,6 +32,12 @@ EXPECTED_COMPUTED = {
     "C17": "corroborated_with_caveat",  # 64% of incidents, not reports
     "C18": "corroborated_with_caveat",  # a quarter of runaways, not of missing reports
     "C22": "corroborated",  # 100 LSCBs studied
+    # real local data (the mirror): 151 rows in the 2012 release + the Isles of Scilly
+    "C15": "corroborated_with_caveat",
+    # 2016 incidents per missing child differ between regions (F about 5.5 on 8 and 139 df)
+    "C19": "corroborated_with_caveat",
+    # homes-only NB rate ratio about 1.08 per home per 10,000 children, CI above 1
+    "C26": "corroborated_with_caveat",
 }
 
 
@@ -218,11 +224,20 @@ def test_cli_readable_formats(fmt: str) -> None:
 def test_cli_fails_when_the_published_data_no_longer_support_a_recorded_verdict(
     tmp_path: Path,
 ) -> None:
-    shutil.copytree(ROOT / "data" / "published", tmp_path / "data" / "published")
+    shutil.copytree(ROOT / "data", tmp_path / "data")  # the local rules read data/reference too
     path = tmp_path / "data" / "published" / "missing_persons.csv"
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     frame.loc[frame["figure_id"] == "MP07", "value"] = "0.50"
     frame.to_csv(path, index=False, lineterminator="\n")
+    # Unreviewed, the changed file is refused at load (issue 16): one line, no traceback.
+    proc = _cli("--format", "csv", env={"ANALYSIS_PROJECT_ROOT": str(tmp_path)})
+    assert proc.returncode == 1
+    assert "checksum does not match MANIFEST.csv" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    # Reviewed (the manifest updated), the new value is used and contradicts the verdict.
+    from analysis import sources
+
+    sources.update_manifest(tmp_path / "data" / "published")
     proc = _cli("--format", "csv", env={"ANALYSIS_PROJECT_ROOT": str(tmp_path)})
     assert proc.returncode == 1
     assert "C17" in proc.stderr and "contradicted" in proc.stderr

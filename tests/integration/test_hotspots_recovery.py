@@ -37,7 +37,9 @@ def test_every_planted_hotspot_is_flagged_with_few_false_positives(
 ) -> None:
     assert result.hotspots == PLANTED and len(PLANTED) == 5
     funnel = result.standardised_pooled
-    assert funnel.attrs["overdispersion_applied"]  # limits widened by phi > 1
+    # the over-dispersion test rejects, so the limits are widened by phi
+    assert funnel.attrs["overdispersion_p_value"] < 0.05
+    assert funnel.attrs["overdispersion"] == "multiplicative" and funnel.attrs["phi"] > 1
     summary = hotspots.flag_summary(funnel, PLANTED, hotspots.HOTSPOT_LEVEL)
     assert summary["hotspots_missed"] == [], summary
     # Few other areas flagged: at most 5% of the 147 non-hotspot areas.
@@ -55,6 +57,28 @@ def test_model_recovers_generator_effects_where_its_form_matches(
         assert irr.loc[term, "lower"] <= truth.loc[term, "true_value"] <= irr.loc[term, "upper"]
     rr = hotspots.looked_after_rate_ratio(result.ingest.collated, result.register)
     assert rr["lower"] <= PARAMS["parameters"]["looked_after_rate_ratio"] <= rr["upper"]
+
+
+def test_additive_adjustment_misses_a_large_hotspot_above_the_crossover(
+    result: hotspots.HotspotAnalysis,
+) -> None:
+    """tau2 widens the limits of large areas more than phi: a hotspot missed there is above E*."""
+    comparison = hotspots.adjustment_comparison(result).set_index("adjustment")
+    assert comparison.loc["multiplicative", "n_found"] == 5
+    limits = hotspots.hotspot_limits(result)
+    theta, phi, tau2 = (limits.attrs[k] for k in ("theta", "phi", "tau2"))
+    assert limits.attrs["crossover"] == pytest.approx(theta * (phi - 1) / tau2)
+    z = 1.959963984540054
+    for row in limits.itertuples():
+        # the two upper limits, written out, and which is wider on which side of E*
+        mult = theta + z * (phi * theta / row.expected) ** 0.5
+        add = theta + z * (theta / row.expected + tau2) ** 0.5
+        assert row.upper_multiplicative == pytest.approx(mult, rel=1e-9)
+        assert row.upper_additive == pytest.approx(add, rel=1e-9)
+        assert (add > mult) == row.above_crossover
+    missed = limits[~limits["flagged_additive"]]
+    assert ";".join(missed["area_code"]) == comparison.loc["additive", "hotspots_missed"]
+    assert missed["above_crossover"].all()
 
 
 def test_results_identical_between_runs(result: hotspots.HotspotAnalysis) -> None:
@@ -96,3 +120,8 @@ def test_funnel_area_table_counts_add_up_and_suppression_leaves_no_small_count(
     )
     numeric = pd.to_numeric(published[counts].stack(), errors="coerce").dropna()
     assert not ((numeric >= 1) & (numeric <= 5)).any()
+    # A row total of 1 to 5 is never published, nor a pooled rate that reveals it.
+    pooled = data.set_index("area_code")["count_pooled"]
+    small = pooled[(pooled >= 1) & (pooled <= 5)].index
+    shown = published.set_index("area_code").loc[small, data.attrs["total_columns"]]
+    assert (shown == "[c]").all().all()

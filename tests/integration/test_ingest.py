@@ -49,7 +49,6 @@ EXPECTED: dict[str, str] = {
     "mixed_periods.csv": "R10",
     "name_mismatch_SYN028_2011-12.csv": "R11",
     "ragged_row.csv": "F11",
-    "not_csv_name.txt": "F01",
     "latin1.csv": "F03",
     "blank_count.csv": "R13",
     "unclosed_quote.csv": "F05",
@@ -94,9 +93,13 @@ def read_errors(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(fh))
 
 
+#: bad fixture files that are not returns at all: listed as skipped, with the reason
+SKIPPED = {"not_csv_name.txt": "not a .csv file, so not a return"}
+
+
 def test_corpus_has_enough_kinds_of_bad_return() -> None:
     assert len(set(EXPECTED.values())) >= 15
-    assert sorted(EXPECTED) == sorted(p.name for p in (FIXTURES / "bad").iterdir())
+    assert sorted([*EXPECTED, *SKIPPED]) == sorted(p.name for p in (FIXTURES / "bad").iterdir())
 
 
 def test_bad_returns_reported_good_ones_collated(corpus: Path, tmp_path: Path, capsys) -> None:
@@ -124,6 +127,8 @@ def test_bad_returns_reported_good_ones_collated(corpus: Path, tmp_path: Path, c
     stderr = capsys.readouterr().err
     assert "wrong_type.csv, line 2, column identified_at_risk: R14" in stderr
     assert f"{len(GOOD)} valid" in stderr
+    for name, reason in SKIPPED.items():
+        assert f"ingest: skipped {name}: {reason}" in stderr
 
 
 def test_error_rows_and_columns_point_at_the_problem(corpus: Path, tmp_path: Path) -> None:
@@ -211,19 +216,38 @@ def test_interrupted_write_leaves_previous_output(tmp_path: Path, monkeypatch) -
         raise KeyboardInterrupt
 
     monkeypatch.setattr(tables.os, "replace", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        returns.run_ingest(args(FIXTURES / "good", out, FIXTURES / "register.csv"))
+    assert returns.run_ingest(args(FIXTURES / "good", out, FIXTURES / "register.csv")) == 130
     assert out.read_text() == "previous collated\n"
     assert report.read_text() == "previous errors\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["collated.csv", "collated.errors.csv"]
 
 
-def test_outputs_inside_the_returns_folder_are_not_ingested(tmp_path: Path) -> None:
+@pytest.mark.parametrize("where", ["out", "errors", "out_in_subfolder"])
+def test_outputs_inside_the_returns_folder_are_refused(tmp_path: Path, where: str, capsys) -> None:
+    """Issue 16: --out inside the folder silently left that return out and overwrote it."""
     folder = tmp_path / "r"
     shutil.copytree(FIXTURES / "good", folder)
-    out = folder / "collated.csv"
-    assert returns.run_ingest(args(folder, out, FIXTURES / "register.csv")) == 0
-    assert returns.run_ingest(args(folder, out, FIXTURES / "register.csv")) == 0
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    target = folder / "return_SYN001_2011-12.csv"  # a return
+    extra = {}
+    if where == "out":
+        out = target
+    elif where == "errors":
+        out, extra = tmp_path / "c.csv", {"errors": target}
+    else:
+        out = folder / "sub" / "c.csv"
+    assert returns.run_ingest(args(folder, out, FIXTURES / "register.csv", **extra)) == 2
+    assert "inside the returns folder" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in folder.iterdir()} == before
+
+
+def test_errors_equal_to_out_is_refused(tmp_path: Path, capsys) -> None:
+    """Issue 16: --errors equal to --out replaced the collated data with the error report."""
+    out = tmp_path / "c.csv"
+    code = returns.run_ingest(args(FIXTURES / "good", out, FIXTURES / "register.csv", errors=out))
+    assert code == 2
+    assert "same file as --out" in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_progress_lines(tmp_path: Path, capsys) -> None:

@@ -3,8 +3,11 @@
 The truth is the generator's planted rate ratio (0.6 by default; 1.0 for the null check). The
 seeds are the default and the first three integers, fixed before looking at any result.
 Cluster-robust intervals with four treated forces cover the truth less often than their nominal
-95% (about 80-85% in the notebook's simulation), so a fresh seed can miss; the placebo interval
-is checked too.
+95% (notebook 05's coverage simulation measures how often, with its Monte Carlo error), so they
+are not what these tests rely on for the post-pilot term: for seed 1 its cluster-robust
+interval just misses 0.6 (lower limit 0.6007). The cause is the few treated forces, and the
+remedy is the placebo (Conley-Taber) interval, whose spread comes from re-assigning the pilot
+to comparison forces: both terms are checked against it, with no tolerance widened.
 """
 
 from __future__ import annotations
@@ -21,9 +24,6 @@ def test_truth_inside_cluster_robust_interval(seed: int) -> None:
     panel = pilots.generate_panel(seed=seed)
     est = pilots.fit_did(panel)
     assert est["pilot"].lower <= 0.6 <= est["pilot"].upper
-    # The post-pilot term is only checked for closeness: its cluster-robust interval for seed 1
-    # just misses (lower limit 0.6007), an instance of the undercoverage described above.
-    assert est["post"].rate_ratio == pytest.approx(0.6, abs=0.08)
     # reports made are not changed by the definitions
     assert pilots.fit_did(panel, outcome="reports")["pilot"].covers(1.0)
 
@@ -31,9 +31,11 @@ def test_truth_inside_cluster_robust_interval(seed: int) -> None:
 @pytest.mark.parametrize("seed", SEEDS)
 def test_truth_inside_placebo_interval(seed: int) -> None:
     panel = pilots.generate_panel(seed=seed)
-    est = pilots.fast_did(panel)["pilot"]
-    lo, hi = pilots.placebo_interval(est, pilots.placebo_estimates(panel, 300, seed=seed))
-    assert lo <= 0.6 <= hi
+    placebo = pilots.placebo_estimates(panel, 300, seed=seed)
+    fitted = pilots.fast_did(panel)
+    for term in ("pilot", "post"):
+        lo, hi = pilots.placebo_interval(fitted[term], placebo)
+        assert lo <= 0.6 <= hi, (term, lo, hi)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

@@ -240,10 +240,10 @@ def test_adding_a_figure_changes_the_audit(tmp_path: Path) -> None:
     proc = run(*EXAMPLES["addfigure"], tmp_path)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
-    assert lines[0] == "C15,not_traced,typed"
+    assert lines[0] == "C08,not_traced,typed"
     assert (
-        "C15: recorded 'not_traced' but the published data now give 'corroborated'" in proc.stdout
+        "C08: recorded 'not_traced' but the published data now give 'corroborated'" in proc.stdout
     )
-    assert lines[-1] == "C15,corroborated,computed"
+    assert lines[-1] == "C08,corroborated,computed"
     # the project's own data are untouched
     assert "SRC-EXAMPLE" not in (ROOT / "data" / "published" / "sources.csv").read_text()

@@ -23,5 +23,16 @@ def test_public_stats_function_has_numpydoc_and_a_doctest(name: str) -> None:
 
 
 def test_hand_written_methods_cite_their_references() -> None:
-    for name in ("poisson_interval", "funnel_limits", "proportion_funnel", "rate_funnel"):
+    for name in (
+        "poisson_interval",
+        "funnel_limits",
+        "proportion_funnel",
+        "rate_funnel",
+        "ratio_funnel",
+        "count_funnel_limits",
+        "rate_funnel_limits",
+        "ratio_funnel_limits",
+        "overdispersion_test",
+        "rounded_share_interval",
+    ):
         assert "References" in (inspect.getdoc(getattr(stats, name)) or ""), name

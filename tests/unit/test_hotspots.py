@@ -81,24 +81,40 @@ def test_tile_grid_rejects_zero_columns() -> None:
         hotspots.tile_grid(["A"], ncols=0)
 
 
-def test_crude_funnel_rates_and_baseline_by_hand() -> None:
+def test_crude_funnel_rates_baseline_and_overdispersion_by_hand() -> None:
     counts = pd.Series([20, 10, 90], index=["A", "B", "C"])
     pop = pd.Series([20_000, 40_000, 60_000], index=["A", "B", "C"])
-    f = hotspots.crude_funnel(counts, pop)
+    f = hotspots.area_funnel(counts, pop, "crude")
     # 20 / 20,000 = 10; 10 / 40,000 = 2.5; 90 / 60,000 = 15 per 10,000; pooled 120 / 120,000 = 10.
     assert f["rate"].tolist() == pytest.approx([10.0, 2.5, 15.0])
     assert f.attrs["baseline"] == pytest.approx(10.0)
-    assert f.attrs["overdispersion_factor"] is not None
+    # s_i = sqrt(10 * 10,000 / pop): sqrt(5), sqrt(2.5), sqrt(5/3); z = 0, -7.5/sqrt(2.5) =
+    # -4.7434 and 5/sqrt(5/3) = 3.8730. Winsorised at the 10th/90th percentiles of three values
+    # (positions 0.2 and 1.8): -4.7434 * 0.8 and 3.8730 * 0.8, whose squares are 0.64 * 22.5 =
+    # 14.4 and 0.64 * 15 = 9.6. phi = 24 / 3 = 8; I phi = 24 on 2 df, p = exp(-12): rejects.
+    assert f.attrs["phi"] == pytest.approx(8.0, rel=1e-12)
+    assert f.attrs["overdispersion_p_value"] == pytest.approx(math.exp(-12), rel=1e-9)
+    assert f.attrs["overdispersion"] == "multiplicative"
+    # A's 95% upper limit: 10 + 1.96 sqrt(8 * 10 * 10,000 / 20,000) = 10 + 1.96 sqrt(40)
+    assert f.loc["A", "upper_95"] == pytest.approx(10 + 1.959963984540054 * math.sqrt(40))
 
 
 def test_standardised_funnel_is_observed_over_expected() -> None:
     obs = pd.Series([12, 30, 8], index=["A", "B", "C"])
     exp = pd.Series([10.0, 30.0, 10.0], index=["A", "B", "C"])
-    f = hotspots.standardised_funnel(obs, exp)
-    assert f["rate"].tolist() == pytest.approx([1.2, 1.0, 0.8])
+    f = hotspots.area_funnel(obs, exp, "standardised", overdispersion="none")
+    assert f["ratio"].tolist() == pytest.approx([1.2, 1.0, 0.8])
     assert f.attrs["baseline"] == pytest.approx(50 / 50)
     # z for A: (1.2 - 1) / sqrt(1 / 10).
     assert f.loc["A", "z"] == pytest.approx(0.2 / math.sqrt(0.1))
+    # exact limits at E = 10: the lower 95% line is the O with chi2.ppf(0.975; 2O + 2) / 2 = 10
+    from scipy import optimize
+    from scipy.stats import chi2
+
+    o = optimize.brentq(lambda v: chi2.ppf(0.975, 2 * v + 2) / 2 - 10, 0, 10, xtol=1e-12)
+    assert f.loc["A", "lower_95"] == pytest.approx(o / 10, rel=1e-6)
+    with pytest.raises(ValueError, match="kind"):
+        hotspots.area_funnel(obs, exp, "smoothed")
 
 
 def test_flagged_and_flag_summary() -> None:
@@ -225,3 +241,23 @@ def test_ingest_summary_counts() -> None:
     s = hotspots.ingest_summary(res).set_index("item")["value"]
     assert s["files checked"] == 3 and s["files collated"] == 2 and s["files rejected"] == 1
     assert s["rows collated"] == 3 and s["areas"] == 2 and s["periods"] == 2
+
+
+def test_a_small_row_total_is_withheld_with_what_reveals_it() -> None:
+    # Area A's two counts (1 and 2) total 3: within the suppression threshold, so the pooled
+    # count and the pooled rate computed from it must not be published either.
+    frame = pd.DataFrame(
+        {
+            "area_code": ["A", "B", "C", "D"],
+            "n": [1, 40, 25, 33],
+            "m": [2, 30, 12, 28],
+        }
+    )
+    frame["pooled"] = frame["n"] + frame["m"]
+    frame["pooled_rate"] = frame["pooled"] / 1000
+    published, counts = hotspots.suppress_area_counts(
+        frame, ["n", "m"], total_columns=["pooled", "pooled_rate"]
+    )
+    row = published.set_index("area_code").loc["A"]
+    assert row["n"] == row["m"] == row["pooled"] == row["pooled_rate"] == "[c]"
+    assert published.set_index("area_code").loc["B", "pooled"] == 70

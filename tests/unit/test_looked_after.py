@@ -73,9 +73,13 @@ def test_overrepresentation_barnardos() -> None:
     assert (bar["x"], bar["x_min"], bar["x_max"], bar["n"]) == (144, 142, 146, 498)
     pop_share = 65_520 / 11_000_000  # 0.0059564
     assert bar["ratio"] == pytest.approx((144 / 498) / pop_share)  # 48.545
-    lo, hi = wilson(144, 498)
+    # the rounding is carried into the interval: Wilson lower limit of 142, upper of 146
+    lo, hi = wilson(142, 498)[0], wilson(146, 498)[1]
+    assert (bar["lower"], bar["upper"]) == (pytest.approx(lo, rel=1e-9), pytest.approx(hi))
     assert bar["ratio_lower"] == pytest.approx(lo / pop_share, rel=1e-9)
     assert bar["ratio_upper"] == pytest.approx(hi / pop_share, rel=1e-9)
+    # wider than the interval of 144 alone
+    assert lo < wilson(144, 498)[0] and hi > wilson(144, 498)[1]
 
 
 def test_overrepresentation_population_range_is_conservative() -> None:
@@ -83,7 +87,7 @@ def test_overrepresentation_population_range_is_conservative() -> None:
     row = o.iloc[0]
     assert row["pop_share_low"] == pytest.approx(60_900 / 12e6)
     assert row["pop_share_high"] == pytest.approx(65_520 / 11e6)
-    lo, hi = wilson(144, 498)
+    lo, hi = wilson(142, 498)[0], wilson(146, 498)[1]
     assert row["ratio_lower"] == pytest.approx(lo / (65_520 / 11e6))
     assert row["ratio_upper"] == pytest.approx(hi / (60_900 / 12e6))
 
@@ -103,3 +107,28 @@ def test_known_ladder_per_10000() -> None:
     assert k.loc["CIN2012", "per_10000"] == pytest.approx(369_400 / 11_403_970 * 1e4)  # 323.9
     assert k.loc["LAC2012", "per_10000"] == pytest.approx(67_050 / 11_403_970 * 1e4)  # 58.8
     assert k.loc["CPP2010", "value"] == 39_100 and k.loc["CPP2013", "value"] == 43_100
+
+
+def test_age_matched_overrepresentation_by_hand() -> None:
+    # 2012: 67,050 looked after of 11,403,970 aged 0-17. Suppose 37,720-37,740 of them aged
+    # 10-17 and 40%-48% of all children aged 10-17. Share among 10-17s: lowest
+    # 37,720 / (11,403,970 x 0.48), highest 37,740 / (11,403,970 x 0.40).
+    t = looked_after.age_matched_overrepresentation((37_720, 37_740), (0.40, 0.48))
+    bar = t[t["case_group"] == "Barnardo's one-day survey"].set_index("ages")
+    all_share = 67_050 / 11_403_970
+    assert bar.loc["0-17", "pop_share_low"] == pytest.approx(all_share)
+    lo = 37_720 / (11_403_970 * 0.48)
+    hi = 37_740 / (11_403_970 * 0.40)
+    assert bar.loc["10-17", "pop_share_low"] == pytest.approx(lo)
+    assert bar.loc["10-17", "pop_share_high"] == pytest.approx(hi)
+    share = 144 / 498
+    assert bar.loc["0-17", "ratio"] == pytest.approx(share / all_share)
+    assert bar.loc["10-17", "ratio"] == pytest.approx(share / ((lo + hi) / 2))
+    assert bar.loc["10-17", "ratio_change"] == pytest.approx(all_share / ((lo + hi) / 2))
+    # the rounding of 29% carried: 142..146 of 498
+    w_lo, w_hi = wilson(142, 498)[0], wilson(146, 498)[1]
+    assert bar.loc["10-17", "ratio_lower"] == pytest.approx(w_lo / hi)
+    assert bar.loc["10-17", "ratio_upper"] == pytest.approx(w_hi / lo)
+    assert len(t) == 2 * 4  # Barnardo's and CEOP's three readings, each at two age bands
+    with pytest.raises(ValueError, match="older_population_fraction"):
+        looked_after.age_matched_overrepresentation((1, 2), (0.5, 1.5))

@@ -151,3 +151,114 @@ def test_period_text_and_dates_must_agree(
     bad = {**GOOD_ROW, "period": period, "period_start": start, "period_end": end}
     with pytest.raises(PublishedDataError, match="line 2, column 'period_start'"):
         read_table(write(tmp_path / "p.csv", [bad]))
+
+
+# --------------------------------------------------------------------------- issue 16 attacks
+
+
+def raw_file(tmp_path: Path, body: bytes) -> Path:
+    path = tmp_path / "raw.csv"
+    path.write_bytes(",".join(published.COLUMNS).encode() + b"\n" + body)
+    return path
+
+
+def good_line(**change: str) -> bytes:
+    row = {**GOOD_ROW, **change}
+    return (",".join(row[c] for c in published.COLUMNS) + "\n").encode("utf-8")
+
+
+def test_invalid_utf8_byte_names_file_line_and_column(tmp_path: Path) -> None:
+    body = good_line() + good_line(figure_id="X2").replace(b"main text", b"main t\xe9xt")
+    with pytest.raises(PublishedDataError) as err:
+        read_table(raw_file(tmp_path, body))
+    assert (err.value.line, err.value.column) == (3, "location")
+    assert "raw.csv" in str(err.value) and "not UTF-8" in str(err.value)
+
+
+def test_utf16_file_is_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "utf16.csv"
+    text = ",".join(published.COLUMNS) + "\n" + good_line().decode()
+    path.write_bytes(text.encode("utf-16"))
+    with pytest.raises(PublishedDataError, match=r"utf16.csv, line 1: file is UTF-16"):
+        read_table(path)
+
+
+def test_nul_byte_is_refused(tmp_path: Path) -> None:
+    body = good_line(measure="children\x00")
+    with pytest.raises(PublishedDataError) as err:
+        read_table(raw_file(tmp_path, body))
+    assert (err.value.line, err.value.column) == (2, "measure")
+    assert "NUL byte" in str(err.value)
+
+
+@pytest.mark.parametrize("date", ["2010-13-01", "2010-02-30", "2011-02-29"])
+def test_impossible_dates_name_file_line_and_column(tmp_path: Path, date: str) -> None:
+    bad = {**GOOD_ROW, "period": "", "period_start": date, "period_end": "2012-03-31"}
+    with pytest.raises(PublishedDataError) as err:
+        read_table(write(tmp_path / "d.csv", [GOOD_ROW, {**bad, "figure_id": "X2"}]))
+    assert (err.value.line, err.value.column) == (3, "period_start")
+    assert "not a date in the calendar" in str(err.value)
+
+
+@pytest.mark.parametrize("text", ["64_400", "٣", "３", "٦٧٠٥٠", "1e5", "0x10", " 5", "inf", "nan"])
+def test_values_must_be_plain_ascii_numbers(tmp_path: Path, text: str) -> None:
+    with pytest.raises(PublishedDataError) as err:
+        read_table(write(tmp_path / "v.csv", [{**GOOD_ROW, "value": text}]))
+    assert (err.value.line, err.value.column) == (2, "value")
+
+
+def test_extra_field_on_a_row_is_refused(tmp_path: Path) -> None:
+    body = good_line().rstrip(b"\n") + b",surplus\n"
+    with pytest.raises(PublishedDataError, match=r"line 2: expected 15 fields, found 16"):
+        read_table(raw_file(tmp_path, body))
+
+
+@pytest.fixture
+def fresh_caches():
+    """Clear the per-process caches of loaded tables and verified checksums around a test."""
+    from analysis import sources
+
+    def clear() -> None:
+        published._cached.cache_clear()
+        published._index.cache_clear()
+        sources._checked.cache_clear()
+        sources._default_register.cache_clear()
+
+    clear()
+    yield
+    clear()
+
+
+def test_changed_file_without_manifest_update_fails_to_load(
+    published_copy: Path, monkeypatch, fresh_caches
+) -> None:
+    """Issue 16: a changed data file loaded silently when MANIFEST.csv was not updated."""
+    from analysis import paths, sources
+
+    monkeypatch.setattr(paths, "DATA_PUBLISHED", published_copy)
+    assert published.value("LAC2012") == 67050  # the copy checks out
+    published._cached.cache_clear()  # as in a new process
+    sources._checked.cache_clear()
+    path = published_copy / "looked_after.csv"
+    path.write_text(path.read_text().replace("67050", "67051"))
+    with pytest.raises(sources.ProvenanceError) as err:
+        published.load_looked_after()
+    message = str(err.value)
+    assert "looked_after.csv" in message and "checksum does not match MANIFEST.csv" in message
+    assert "make checksums" in message
+    sources.update_manifest(published_copy)  # after review
+    assert published.load_looked_after()["value"].isin([67051]).any()
+
+
+def test_checksum_is_checked_once_per_process(
+    published_copy: Path, monkeypatch, fresh_caches
+) -> None:
+    from analysis import paths, sources
+
+    monkeypatch.setattr(paths, "DATA_PUBLISHED", published_copy)
+    calls = []
+    real = sources.sha256
+    monkeypatch.setattr(sources, "sha256", lambda p: calls.append(p.name) or real(p))
+    sources.check_checksum(published_copy / "runaways.csv")
+    sources.check_checksum(published_copy / "runaways.csv")
+    assert calls == ["runaways.csv"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis import returns
 from analysis.returns import FILE_LEVEL, HEADER_ROW, RULES, ReturnFile
@@ -47,7 +49,7 @@ def replace_all(column: str, value: str) -> list[str]:
 
 # rule code -> (failing file, expected failing positions)
 CASES: dict[str, tuple[ReturnFile, list[int]]] = {
-    "F01": (make(GOOD, name="return.txt"), [FILE_LEVEL]),
+    "F00": (ReturnFile.unread("r.csv", REGISTER, "F00", "Permission denied"), [FILE_LEVEL]),
     "F02": (ReturnFile.from_text("", "r.csv", REGISTER), [FILE_LEVEL]),
     "F03": (ReturnFile.from_bytes("r.csv", b"\x89PNG\x00\x00", REGISTER), [FILE_LEVEL]),
     "F04": (ReturnFile.from_text("<html><body>hi</body></html>", "r.csv"), [FILE_LEVEL]),
@@ -61,6 +63,15 @@ CASES: dict[str, tuple[ReturnFile, list[int]]] = {
     "F09": (make([g + ",no" for g in GOOD], head=HEAD + ",looked_after"), [HEADER_ROW]),
     "F10": (make([]), [FILE_LEVEL]),
     "F11": (make([GOOD[0], "SYN001,2011-12", GOOD[2]]), [1]),
+    "F12": (ReturnFile.unread("r.csv", REGISTER, "F12", "it is a FIFO"), [FILE_LEVEL]),
+    "F13": (ReturnFile.unread("r.csv", REGISTER, "F13", "it points to 'x'"), [FILE_LEVEL]),
+    "F14": (ReturnFile.unread("r.csv", REGISTER, "F14", "it points to /etc"), [FILE_LEVEL]),
+    "F15": (ReturnFile.unread("r.csv", REGISTER, "F15", "2,000,000 bytes"), [FILE_LEVEL]),
+    "F16": (ReturnFile.from_text("\n".join([HEAD, *GOOD]), "r.csv", REGISTER), [FILE_LEVEL]),
+    "F17": (
+        ReturnFile.from_text("\n".join([HEAD, *GOOD]) + "\n", "r\\xe9turn.csv", REGISTER),
+        [FILE_LEVEL],
+    ),
     "R01": (make(replace(1, "area_code", "")), [1]),
     "R02": (make(replace_all("area_code", "E06000001")), [0, 1, 2]),
     "R03": (make(replace(2, "period", "")), [2]),
@@ -87,11 +98,17 @@ CASES: dict[str, tuple[ReturnFile, list[int]]] = {
     "R24": (make(replace(0, "went_missing", "0.25")), [0]),
     "R25": (make(replace(0, "confirmed_victims", "5")), [0]),
     "R26": (make(replace(1, "went_missing", "4")), [1]),
+    "R27": (make(replace(0, "identified_at_risk", "1000001")), [0]),
+    "R28": (make(replace(1, "confirmed_victims", "9" * 31)), [1]),
+    "R29": (make(replace(2, "went_missing", str(2**63 - 1))), [2]),
+    "X01": (make(GOOD), [FILE_LEVEL]),  # duplicates set below
 }
+CASES["F17"][0].name_ok = False
+CASES["X01"][0].duplicates = ("other.csv",)
 
 
 def test_every_rule_has_a_case() -> None:
-    assert set(CASES) == set(RULES) - {"X01"}
+    assert set(CASES) == set(RULES)
 
 
 @pytest.mark.parametrize("code", sorted(CASES))
@@ -224,3 +241,86 @@ def test_register_problems(tmp_path, content: str | None, problem: str) -> None:
         path.write_text(content)
     with pytest.raises(returns.RegisterError, match=problem):
         returns.load_area_register(path)
+
+
+# --------------------------------------------------------------------------- issue 16 attacks
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("9" * 31, "R27"),  # crashed ingest with a traceback
+        (str(2**63 - 1), "R27"),  # likewise
+        (str(2**53 + 1), "R27"),  # was silently changed by float
+        ("1000001", "R27"),
+        ("3.0000000000000001", "R16"),  # was silently rounded to 3
+        ("٣", "R14"),  # Arabic-Indic three: was accepted as 3
+        ("３", "R14"),  # full-width three
+        ("3_000", "R14"),
+        ("1e3", "R14"),
+    ],
+)
+def test_counts_are_exact_ascii_integers_up_to_the_maximum(text: str, rule: str) -> None:
+    ctx = make([f"SYN001,2011-12,13-15,female,no,{text},0,0"])
+    assert [e.rule for e in returns.validate(ctx)] == [rule]
+    assert ctx.counts("identified_at_risk") == [None]
+
+
+def test_the_maximum_itself_is_accepted_exactly() -> None:
+    ctx = make([f"SYN001,2011-12,13-15,female,no,{returns.MAX_COUNT},0,0"])
+    assert returns.validate(ctx) == []
+    assert ctx.counts("identified_at_risk") == [1_000_000]
+
+
+@pytest.mark.parametrize("period", ["٢٠١١-١٢", "２０１１-１２", "2011-١٢"])
+def test_periods_in_other_digits_are_refused(period: str) -> None:
+    ctx = make(replace_all("period", period))
+    assert {e.rule for e in returns.validate(ctx)} == {"R04"}
+
+
+# An independent reading of a count cell: the decimal module, after an ASCII check.
+def oracle_number(text: str) -> tuple[bool, bool, bool, int | None] | None:
+    """(negative, whole, too large, count) or None for "not a number"."""
+    from decimal import Decimal
+
+    if not re.fullmatch(r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)", text, re.ASCII):
+        return None
+    value = Decimal(text)
+    negative = value < 0
+    whole = value == value.to_integral_value()
+    too_large = not negative and value > returns.MAX_COUNT
+    count = int(value) if whole and not negative and not too_large else None
+    return negative, whole, too_large, count
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.one_of(
+        st.text(alphabet="0123456789+-.e_ ٣３", max_size=12),
+        st.integers(-(10**30), 10**30).map(str),
+        st.decimals(allow_nan=False, allow_infinity=False, places=3).map(str),
+    )
+)
+def test_property_read_number_agrees_with_decimal(text: str) -> None:
+    number = returns.read_number(text)
+    expected = oracle_number(text)
+    if expected is None:
+        assert number is None
+    else:
+        assert number is not None
+        assert (number.negative, number.whole, number.too_large, number.count) == expected
+
+
+def test_error_rows_are_capped_per_file_with_the_count_of_the_rest() -> None:
+    rows = [f"SYN001,2011-12,13-15,female,no,x{i},0,0" for i in range(250)]
+    errors = returns.validate(make(rows))
+    assert len(errors) == returns.MAX_ERRORS_PER_FILE + 1
+    last = errors[-1]
+    assert (last.rule, last.row, last.column) == ("F99", None, "")
+    # 250 R14 (not a number) plus 249 R12 (the same cell repeated), minus the 100 listed
+    assert last.message.startswith("and 399 more errors in this file")
+
+
+def test_long_cells_are_cut_in_messages() -> None:
+    (error,) = returns.validate(make(replace(0, "sex", "x" * 5000)))
+    assert len(error.message) < 200

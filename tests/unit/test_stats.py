@@ -253,8 +253,7 @@ def test_confidence_message_echoes_value():
         (5, 0, "denominator must be positive; got n=0"),
         (5, -3, "denominator must be positive; got n=-3"),
         (11, 10, "numerator must not exceed denominator; got x=11 > n=10"),
-        (2.5, 10, "x must be a whole number"),
-        (2, 10.5, "n must be a whole number"),
+        (10.5, 10, "numerator must not exceed denominator; got x=10.5 > n=10"),
     ],
 )
 def test_binomial_domain_errors(x, n, pattern):
@@ -262,6 +261,28 @@ def test_binomial_domain_errors(x, n, pattern):
         stats.wilson_interval(x, n)
     with pytest.raises(ValueError, match=pattern):
         stats.proportion_funnel([x, 1], [n, 10])
+
+
+@pytest.mark.parametrize(("x", "n"), [(0.29 * 498, 498), (2.5, 10), (0.5, 1), (7.25, 7.25)])
+def test_wilson_fractional_numerator_matches_the_closed_form(x, n):
+    # PHE accepts weighted or derived numerators: the score interval is defined for real x
+    for conf, z in ((0.95, Z95), (0.998, Z998)):
+        lo, hi = _wilson_by_formula(x, n, z)
+        iv = stats.wilson_interval(x, n, conf)
+        assert iv.lower == pytest.approx(max(lo, 0.0), rel=1e-12, abs=1e-15)
+        assert iv.upper == pytest.approx(min(hi, 1.0), rel=1e-12)
+
+
+def test_readme_first_example_works():
+    # 29% of 498 Barnardo's service users: the README's first example
+    lo, hi = stats.wilson_interval(0.29 * 498, 498)
+    assert 0.25 < lo < 0.29 < hi < 0.34
+
+
+@pytest.mark.parametrize(("x", "n", "name"), [(2.5, 10, "x"), (2, 10.5, "n")])
+def test_exact_binomial_needs_whole_counts_and_says_so(x, n, name):
+    with pytest.raises(ValueError, match=rf"{name} must be a whole number.*exact binomial test"):
+        stats.claim_test(x, n, 0.5, "greater")
 
 
 def test_domain_error_names_the_offending_area():
@@ -302,7 +323,7 @@ def test_funnel_limits_match_phe_reference(n, lo95, hi95, lo998, hi998):
     assert (hi - lo) * 100 == pytest.approx(hi998 - lo998, abs=1e-6)
 
 
-def test_funnel_limits_clip_and_phi():
+def test_funnel_limits_clip_phi_and_tau2():
     # baseline 0.02 at n = 10: 0.02 - 1.96 sqrt(0.02 * 0.98 / 10) < 0, so clipped to 0
     lo, hi = stats.funnel_limits(0.02, 10, 0.95)
     assert lo == 0.0
@@ -313,6 +334,9 @@ def test_funnel_limits_clip_and_phi():
         pytest.approx(0.5 - Z95 * 2 * 0.05, rel=1e-12),
         pytest.approx(0.5 + Z95 * 2 * 0.05, rel=1e-12),
     )
+    # tau2 adds to it: sqrt(0.05^2 + 0.03^2) = sqrt(0.0034)
+    lo, hi = stats.funnel_limits(0.5, 100, 0.95, tau2=0.0009)
+    assert hi == pytest.approx(0.5 + Z95 * math.sqrt(0.0034), rel=1e-12)
 
 
 def test_funnel_limits_errors():
@@ -322,6 +346,10 @@ def test_funnel_limits_errors():
         stats.funnel_limits(0.5, [100, 0])
     with pytest.raises(ValueError, match="phi"):
         stats.funnel_limits(0.5, 100, phi=0)
+    with pytest.raises(ValueError, match="tau2"):
+        stats.funnel_limits(0.5, 100, tau2=-1)
+    with pytest.raises(ValueError, match="not both"):
+        stats.funnel_limits(0.5, 100, phi=2, tau2=0.1)
 
 
 # Hand-made funnel: ten areas of 100 each with 10, 15, 20, 20, 25, 25, 30, 30, 35, 40 cases.
@@ -345,6 +373,19 @@ HAND_EXPECTED_SIGNIFICANCE = [
     "high (95%)",
     "high (99.8%)",
 ]
+# Over-dispersion of the hand-made funnel. Deviations from the baseline in cases per 100:
+# d = x - 25 = -15, -10, -5, -5, 0, 0, 5, 5, 10, 15; z = d / (100 * SE) = d / 4.330127.
+# Winsorise at the 10th/90th percentiles (linear interpolation over k = 10 sorted values):
+#   10th: position 0.1 * 9 = 0.9 -> -15 + 0.9 * (-10 - -15) = -10.5
+#   90th: position 0.9 * 9 = 8.1 ->  10 + 0.1 * (15 - 10)   =  10.5
+# Winsorised d: -10.5, -10, -5, -5, 0, 0, 5, 5, 10, 10.5
+# Sum of d^2 = 110.25 + 100 + 25 + 25 + 0 + 0 + 25 + 25 + 100 + 110.25 = 520.5
+# (100 SE)^2 = 10000 * 0.001875 = 18.75, so sum of z^2 = 520.5 / 18.75 = 27.76
+# phi = 27.76 / 10 = 2.776; I * phi = 27.76 on 9 df.
+# Equal weights w = 1 / s^2: sum w - sum w^2 / sum w = (I - 1) w, so
+# tau2 = (I phi - (I - 1)) s^2 / (I - 1) = (27.76 - 9) * 0.001875 / 9 = 0.00390833...
+HAND_PHI = 2.776
+HAND_TAU2 = (27.76 - 9) * 0.001875 / 9
 
 
 def test_proportion_funnel_hand_example():
@@ -359,12 +400,33 @@ def test_proportion_funnel_hand_example():
     assert df["z"].iloc[0] == pytest.approx((0.10 - 0.25) / se, rel=1e-12)
     assert df.attrs["baseline"] == pytest.approx(0.25)
     assert df.attrs["levels"] == (0.95, 0.998)
-    assert df.attrs["overdispersion_applied"] is False
-    assert df.attrs["overdispersion_factor"] is None
-    assert "no over-dispersion" in df.attrs["method"]
+    # the over-dispersion test is reported even when no adjustment is asked for
+    assert df.attrs["overdispersion"] == "none"
+    assert df.attrs["overdispersion_requested"] == "none"
+    assert df.attrs["phi"] == pytest.approx(HAND_PHI, rel=1e-12)
+    assert df.attrs["tau2"] == pytest.approx(HAND_TAU2, rel=1e-12)
+    assert df.attrs["overdispersion_p_value"] == pytest.approx(chi2_sf(27.76, 9), rel=1e-9)
+    assert "no over-dispersion adjustment" in df.attrs["method"]
     assert (df["method"] == df.attrs["method"]).all()
+    assert (df["overdispersion"] == "none").all()
+    assert (df["statistic"] == "proportion").all()
     for col in ("x", "n", "proportion", "lower_95", "upper_95", "lower_99_8", "upper_99_8"):
         assert col in df.columns
+    for col in ("phi", "tau2", "overdispersion_p_value"):
+        assert df[col].iloc[0] == df.attrs[col]
+
+
+def chi2_sf(x: float, df: int) -> float:
+    """Chi-square upper tail for even df, by its closed form: exp(-x/2) sum_{k<df/2} (x/2)^k/k!
+
+    Odd df use scipy (this closed form only holds for even df).
+    """
+    if df % 2 == 0:
+        h = x / 2
+        return math.exp(-h) * sum(h**k / math.factorial(k) for k in range(df // 2))
+    from scipy.stats import chi2
+
+    return float(chi2.sf(x, df))
 
 
 def test_proportion_funnel_baseline_is_pooled_not_mean_of_rates():
@@ -372,46 +434,105 @@ def test_proportion_funnel_baseline_is_pooled_not_mean_of_rates():
     df = stats.proportion_funnel([1, 50], [10, 100])
     assert df.attrs["baseline"] == pytest.approx(51 / 110)
     assert df.attrs["baseline"] != pytest.approx(0.3)
+    assert df.attrs["baseline_pooled"] is True
 
 
-def test_proportion_funnel_spiegelhalter_overdispersion_hand_example():
-    # Deviations from the baseline in cases per 100: d = x - 25 =
-    #   -15, -10, -5, -5, 0, 0, 5, 5, 10, 15; z = d / (100 * SE) = d / 4.330127.
-    # Winsorise at the 10th/90th percentiles (linear interpolation over k = 10 sorted values):
-    #   10th: position 0.1 * 9 = 0.9 -> -15 + 0.9 * (-10 - -15) = -10.5
-    #   90th: position 0.9 * 9 = 8.1 ->  10 + 0.1 * (15 - 10)   =  10.5
-    # Winsorised d: -10.5, -10, -5, -5, 0, 0, 5, 5, 10, 10.5
-    # Sum of d^2 = 110.25 + 100 + 25 + 25 + 0 + 0 + 25 + 25 + 100 + 110.25 = 520.5
-    # (100 SE)^2 = 10000 * 0.001875 = 18.75, so sum of z^2 = 520.5 / 18.75 = 27.76
-    # phi = 27.76 / 10 = 2.776 (> 1, so applied)
-    phi = 27.76 / 10
-    df = stats.proportion_funnel(HAND_X, HAND_N, overdispersion=True, labels=HAND_LABELS)
-    assert df.attrs["overdispersion_factor"] == pytest.approx(phi, rel=1e-12)
-    assert df.attrs["overdispersion_applied"] is True
-    assert df.attrs["phi"] == pytest.approx(phi, rel=1e-12)
+# PHEindicatormethods proportion-funnel test data (tests/testthat/testdata_funnel_prop_inputs.csv,
+# ukhsa-collaboration/PHEindicatormethods): eight of its areas, with their *fractional*
+# numerators, and the significance PHE gives them against the pooled baseline of all its areas
+# (80.642448%, the baseline of FUNNEL_REFERENCE). "(0.001)" is PHE's 99.8% level, "(0.025)" 95%.
+PHE_FUNNEL_AREAS = [
+    ("New Forest PCT", 35078.4880, 41980, "high (99.8%)"),
+    ("Norwich PCT", 24803.6256, 31824, "low (99.8%)"),
+    ("South Gloucestershire PCT", 50050.7443, 61921, "not significant"),
+    ("West Norfolk PCT", 26789.2380, 33012, "high (95%)"),
+    ("North Devon PCT", 30277.5312, 37828, "low (95%)"),
+    ("Mid Devon PCT", 20759.6500, 25750, "not significant"),
+    ("Mid-Hampshire PCT", 34502.0685, 42485, "high (95%)"),
+    ("North Norfolk PCT", 18504.9982, 22739, "high (95%)"),
+]
+
+
+def test_proportion_funnel_fractional_numerators_match_phe_significance():
+    names = [a[0] for a in PHE_FUNNEL_AREAS]
+    x = [a[1] for a in PHE_FUNNEL_AREAS]
+    n = [a[2] for a in PHE_FUNNEL_AREAS]
+    df = stats.proportion_funnel(x, n, labels=names, baseline=FUNNEL_BASELINE)
+    assert df["significance"].tolist() == [a[3] for a in PHE_FUNNEL_AREAS]
+    assert df.attrs["baseline_pooled"] is False
+    assert "given baseline" in df.attrs["method"]
+
+
+def test_overdispersion_multiplicative_hand_example():
+    df = stats.proportion_funnel(
+        HAND_X, HAND_N, overdispersion="multiplicative", labels=HAND_LABELS
+    )
+    # p = P(chi2_9 > 27.76) ~ 0.001 < 0.05: the test rejects, so the adjustment is applied
+    assert df.attrs["overdispersion"] == "multiplicative"
+    assert df.attrs["phi"] == pytest.approx(HAND_PHI, rel=1e-12)
+    assert df.attrs["phi_applied"] == pytest.approx(HAND_PHI, rel=1e-12)
+    assert df.attrs["tau2_applied"] == 0.0
     assert "Spiegelhalter" in df.attrs["method"]
     assert "2.776" in df.attrs["method"]
+    assert "multiplicative adjustment applied" in df.attrs["method"]
     # Inflated 95% half-width: 1.959964 * sqrt(2.776 * 0.001875) = 1.959964 * 0.0721457 = 0.141403
     # -> (0.108597, 0.391403): 0.10 and 0.40 are outside; 99.8% half-width 0.22295 -> both inside.
-    half = Z95 * math.sqrt(phi * 0.001875)
+    half = Z95 * math.sqrt(HAND_PHI * 0.001875)
     assert df["lower_95"].iloc[0] == pytest.approx(0.25 - half, rel=1e-12)
     assert df["significance"].tolist() == (["low (95%)"] + ["not significant"] * 8 + ["high (95%)"])
+    # True is the multiplicative adjustment, for callers of the old flag
+    assert stats.proportion_funnel(HAND_X, HAND_N, overdispersion=True).equals(
+        df.reset_index(drop=True)
+    )
 
 
-def test_overdispersion_not_applied_when_phi_at_most_one():
-    # Every area exactly at the baseline: all z = 0, so phi = 0 <= 1 and no adjustment is made
-    df = stats.proportion_funnel([20, 40, 60], [100, 200, 300], overdispersion=True)
-    assert df.attrs["overdispersion_factor"] == 0.0
-    assert df.attrs["overdispersion_applied"] is False
-    assert df.attrs["phi"] == 1.0
+def test_overdispersion_additive_hand_example():
+    df = stats.proportion_funnel(HAND_X, HAND_N, overdispersion="additive", labels=HAND_LABELS)
+    assert df.attrs["overdispersion"] == "additive"
+    assert df.attrs["tau2_applied"] == pytest.approx(HAND_TAU2, rel=1e-12)
+    assert df.attrs["phi_applied"] == 1.0
+    # 95%: 0.25 +/- 1.959964 sqrt(0.001875 + 0.0039083) = 0.25 +/- 0.149073 -> (0.10093, 0.39907)
+    half = Z95 * math.sqrt(0.001875 + HAND_TAU2)
+    assert df["upper_95"].iloc[0] == pytest.approx(0.25 + half, rel=1e-12)
+    assert df["significance"].tolist() == (["low (95%)"] + ["not significant"] * 8 + ["high (95%)"])
+    assert "additive adjustment applied" in df.attrs["method"]
+
+
+def test_overdispersion_not_applied_unless_the_test_rejects():
+    # Four areas at 22, 28, 25, 25 of 100: z = -3/4.33, 3/4.33, 0, 0; winsorising at the 10th
+    # and 90th percentiles (positions 0.3 and 2.7 of 0..3) pulls +/-3 in to +/-(3 - 0.3 * 3) =
+    # +/-2.1, so phi = 2 * 2.1^2 / 18.75 / 4 = 0.1176: I phi = 0.47 on 3 df, p ~ 0.93
+    x, n = [22, 28, 25, 25], [100] * 4
+    phi = 2 * 2.1**2 / 18.75 / 4
+    df = stats.proportion_funnel(x, n, overdispersion="multiplicative")
+    assert df.attrs["phi"] == pytest.approx(phi, rel=1e-12)
+    assert df.attrs["overdispersion_p_value"] == pytest.approx(chi2_sf(4 * phi, 3), rel=1e-9)
+    assert df.attrs["overdispersion"] == "none"
+    assert df.attrs["overdispersion_requested"] == "multiplicative"
     assert "not applied" in df.attrs["method"]
-    se = math.sqrt(0.2 * 0.8 / 100)
-    assert df["upper_95"].iloc[0] == pytest.approx(0.2 + Z95 * se, rel=1e-12)
+    se = math.sqrt(0.25 * 0.75 / 100)
+    assert df["upper_95"].iloc[0] == pytest.approx(0.25 + Z95 * se, rel=1e-12)
+    # forcing applies it, but never narrows the limits: phi is floored at 1
+    forced = stats.proportion_funnel(x, n, overdispersion="multiplicative", force_adjustment=True)
+    assert forced.attrs["overdispersion"] == "multiplicative"
+    assert forced.attrs["phi_applied"] == 1.0
+    assert forced["upper_95"].iloc[0] == pytest.approx(0.25 + Z95 * se, rel=1e-12)
+    assert "forced" in forced.attrs["method"]
+    # a stricter or looser test level moves the decision for the hand-made funnel (p ~ 0.001)
+    p = chi2_sf(27.76, 9)
+    assert 0.0005 < p < 0.002
+    strict = stats.proportion_funnel(
+        HAND_X, HAND_N, overdispersion=True, overdispersion_alpha=0.0005
+    )
+    assert strict.attrs["overdispersion"] == "none"
 
 
 def test_overdispersion_needs_a_baseline_strictly_between_0_and_1():
     with pytest.raises(ValueError, match="over-dispersion"):
-        stats.proportion_funnel([0, 0], [10, 20], overdispersion=True)
+        stats.proportion_funnel([0, 0], [10, 20], overdispersion="multiplicative")
+    # not asked for: reported as not computable
+    df = stats.proportion_funnel([0, 0], [10, 20])
+    assert math.isnan(df.attrs["phi"])
 
 
 def test_proportion_funnel_uses_series_index_and_custom_levels():
@@ -428,40 +549,32 @@ def test_proportion_funnel_labels_length_checked():
         stats.proportion_funnel([1, 2], [10, 10], labels=["only one"])
 
 
-def test_rate_funnel_hand_example():
-    # Three areas of 10,000 with 45, 60 and 110 events: pooled rate 215 / 30,000 per head
-    # = 71.6667 per 10,000. Per-head variance of a rate at pop 10,000 is lam / 10,000, so
-    # SE per 10,000 = 10,000 * sqrt((215 / 30000) / 10000) = sqrt(71.6667) = 8.46562.
-    # 95%: 71.6667 +/- 16.5923 -> (55.074, 88.259); 99.8%: +/- 26.1607 -> (45.506, 97.827).
-    df = stats.rate_funnel([45, 60, 110], [10_000] * 3, labels=["A", "B", "C"])
-    se = math.sqrt(215 / 30000 * 10_000)
-    assert df.attrs["baseline"] == pytest.approx(215 / 30000 * 10_000)
-    assert df["lower_95"].iloc[0] == pytest.approx(215 / 3 - Z95 * se, rel=1e-12)
-    assert df["upper_99_8"].iloc[0] == pytest.approx(215 / 3 + Z998 * se, rel=1e-12)
-    assert df["rate"].tolist() == pytest.approx([45, 60, 110])
-    assert df["significance"].tolist() == ["low (99.8%)", "not significant", "high (99.8%)"]
-    assert df.attrs["per"] == 10_000
-    assert df.attrs["funnel_type"] == "rate"
-    assert df.attrs["denominator"] == "population"
+def test_funnel_options_validated():
+    with pytest.raises(ValueError, match="overdispersion must be"):
+        stats.rate_funnel([1, 2], [10, 10], overdispersion="both")
+    with pytest.raises(ValueError, match='method must be "exact" or "normal"'):
+        stats.rate_funnel([1, 2], [10, 10], method="byar")
+    with pytest.raises(ValueError, match="overdispersion_alpha"):
+        stats.rate_funnel([1, 2], [10, 10], overdispersion_alpha=5)
+    with pytest.raises(ValueError, match="baseline"):
+        stats.rate_funnel([1, 2], [10, 10], baseline=-1)
 
 
-def test_rate_funnel_overdispersion_hand_example():
-    # Ten areas of 10,000 with counts 100 + d, d as in the proportion example times 2:
-    # d = -30, -20, -10, -10, 0, 0, 10, 10, 20, 30 -> pooled rate 100 per 10,000 (0.01 per head)
-    # z = d / sqrt(100) = d / 10; winsorised d (10th/90th percentiles, linear): -21, -20, -10,
-    # -10, 0, 0, 10, 10, 20, 21 -> sum d^2 = 441 + 400 + 100 + 100 + 100 + 100 + 400 + 441
-    # = 2082, sum z^2 = 20.82, phi = 2.082.
-    d = [-30, -20, -10, -10, 0, 0, 10, 10, 20, 30]
-    df = stats.rate_funnel([100 + v for v in d], [10_000] * 10, overdispersion=True)
-    assert df.attrs["overdispersion_factor"] == pytest.approx(2.082, rel=1e-12)
-    assert df["upper_95"].iloc[0] == pytest.approx(100 + Z95 * math.sqrt(2.082 * 100), rel=1e-12)
-
-
-def test_rate_funnel_limits_lower_clipped_at_zero():
-    # baseline 1 per 10,000 at population 100: 1e-4 - 1.96 sqrt(1e-4 / 100) < 0
-    lo, hi = stats.rate_funnel_limits(1.0, 100, 0.95)
-    assert lo == 0.0
-    assert hi == pytest.approx((1e-4 + Z95 * math.sqrt(1e-4 / 100)) * 10_000, rel=1e-12)
+def test_significance_labels_are_public_and_ordered():
+    assert stats.significance_label("high", 0.998) == "high (99.8%)"
+    assert stats.significance_label("low", 0.9) == "low (90%)"
+    assert stats.NOT_SIGNIFICANT == "not significant"
+    assert stats.significance_labels((0.998, 0.95)) == (
+        "high (99.8%)",
+        "high (95%)",
+        "not significant",
+        "low (95%)",
+        "low (99.8%)",
+    )
+    assert stats.level_suffix(0.998) == "99_8"
+    assert stats.level_text(0.95) == "95%"
+    with pytest.raises(ValueError, match="direction"):
+        stats.significance_label("up", 0.95)
 
 
 # --------------------------------------------------------------------------------------------
@@ -565,6 +678,46 @@ def test_claim_test_clear_cases(x, n, threshold, direction, expected):
     assert result.conclusion == expected
     assert result.estimate == pytest.approx(x / n)
     assert result.lower <= result.estimate <= result.upper
+
+
+def _binomial_tail(x: int, n: int, p: float, upper: bool) -> float:
+    """P(X >= x) (upper) or P(X <= x) for X ~ Binomial(n, p), summed term by term."""
+    ks = range(x, n + 1) if upper else range(0, x + 1)
+    return sum(math.comb(n, k) * p**k * (1 - p) ** (n - k) for k in ks)
+
+
+def test_claim_test_one_test_one_conclusion():
+    # 59 of 100 against "more than half": P(X >= 59 | n = 100, p = 0.5) = 0.0443. Each one-sided
+    # test runs at (1 - 0.95) / 2 = 0.025, the tail of the two-sided 95% interval, so this is
+    # inconclusive, and the p-value reported is the test it came from.
+    p = _binomial_tail(59, 100, 0.5, upper=True)
+    assert 0.044 < p < 0.045
+    result = stats.claim_test(59, 100, 0.5, "greater")
+    assert result.p_value == pytest.approx(p, rel=1e-9)
+    assert result.alpha == pytest.approx(0.025)
+    assert result.conclusion == "inconclusive"
+    assert result.test == ("one-sided exact binomial test of share = 0.5 against share > 0.5")
+    assert result.summary.startswith("inconclusive: one-sided exact binomial test")
+    assert "p = 0.0443 (>= 0.025)" in result.summary
+    # the interval agrees: it contains 0.5
+    assert result.lower < 0.5 < result.upper
+    # at 90% the level is 0.05, and the same test rejects: supported, interval above 0.5
+    at90 = stats.claim_test(59, 100, 0.5, "greater", confidence=0.90)
+    assert at90.conclusion == "supported"
+    assert at90.p_value == pytest.approx(p, rel=1e-9)
+    assert at90.p_value < at90.alpha == pytest.approx(0.05)
+    assert at90.lower > 0.5
+
+
+def test_claim_test_contradicted_reports_the_opposite_test():
+    # 30 of 100 against "more than half": P(X <= 30 | 0.5) is tiny; the claimed direction's
+    # p-value P(X >= 30 | 0.5) is near 1
+    result = stats.claim_test(30, 100, 0.5, "greater")
+    assert result.conclusion == "contradicted"
+    assert result.p_value == pytest.approx(_binomial_tail(30, 100, 0.5, upper=False), rel=1e-9)
+    assert result.p_opposite == result.p_value
+    assert result.p_claimed == pytest.approx(_binomial_tail(30, 100, 0.5, upper=True), rel=1e-9)
+    assert "against share < 0.5" in result.test
 
 
 def test_claim_test_values_hand_computed():

@@ -137,6 +137,12 @@ DELEGATED: dict[str, tuple[str, str, str, str]] = {
     ),
     "lab": ("pipeline.lab", "add_arguments", "run", "start JupyterLab with the project's kernel"),
     "fetch": ("external", "add_arguments", "run", "download and verify the public data files"),
+    "profile": (
+        "themes.local_authorities",
+        "add_arguments",
+        "run",
+        "profile a local authority from published data (unknown names get close matches)",
+    ),
 }
 
 
@@ -235,6 +241,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except ValueError as exc:  # a data file breaking its schema: one line, not a traceback
+        from analysis.tables import TableError
+
+        if not isinstance(exc, TableError):
+            raise
+        print(f"analysis {args.command}: {exc}", file=sys.stderr)
+        return 1
     except BrokenPipeError:
         # The reader stopped early (`... | head -1`): end quietly, as a program stopped by
         # SIGPIPE does, and point stdout at /dev/null so the exit flush does not fail again.

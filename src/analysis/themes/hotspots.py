@@ -18,10 +18,13 @@ The steps:
    the generator's parameters, where the model can recover them.
    :func:`looked_after_rate_ratio` estimates the looked-after rate ratio from the returns'
    looked-after breakdown with a model that matches how the records were generated.
-3. :func:`crude_funnel` (rates per 10,000 children) and :func:`standardised_funnel` (observed
-   over model-expected counts, i.e. indirectly standardised ratios) call
-   :func:`analysis.stats.rate_funnel` with Spiegelhalter's multiplicative over-dispersion factor.
-   :func:`flag_summary` counts planted hotspots found and other areas flagged.
+3. :func:`area_funnel` compares areas on a funnel: crude rates per 10,000 children
+   (:func:`analysis.stats.rate_funnel`) or observed over model-expected counts, i.e. indirectly
+   standardised ratios (:func:`analysis.stats.ratio_funnel`), with Spiegelhalter's
+   over-dispersion test and, when it rejects, the multiplicative (phi) or additive (tau²)
+   adjustment. :func:`flag_summary` counts planted hotspots found and other areas flagged;
+   :func:`adjustment_comparison` and :func:`hotspot_limits` set the two adjustments side by
+   side.
 4. :func:`tile_grid` places areas on a deterministic grid and :func:`plot_tile_map` draws it.
 5. :func:`suppress_area_counts` applies disclosure control (:func:`analysis.disclosure.suppress`)
    to an area table's counts and withholds rates derived from any suppressed count.
@@ -53,13 +56,15 @@ __all__ = [
     "HotspotAnalysis",
     "analyse",
     "area_period_counts",
+    "adjustment_comparison",
+    "area_funnel",
     "collate_returns",
-    "crude_funnel",
     "fit_negative_binomial",
     "flag_summary",
     "flagged",
     "funnel_area_table",
     "generator_irrs",
+    "hotspot_limits",
     "ingest_summary",
     "irr_table",
     "load_parameters",
@@ -67,7 +72,6 @@ __all__ = [
     "model_check_table",
     "plot_tile_map",
     "rate_per",
-    "standardised_funnel",
     "suppress_area_counts",
     "tile_grid",
 ]
@@ -76,14 +80,12 @@ __all__ = [
 HOTSPOT_LEVEL = 0.95
 #: Change in each covariate that an IRR refers to (per 10,000 children).
 INCREMENTS: dict[str, float] = {"lac_rate": 10.0, "homes_rate": 1.0}
-#: Significance labels from :func:`analysis.stats.rate_funnel`, highest first.
-SIGNIFICANCE_ORDER: tuple[str, ...] = (
-    "high (99.8%)",
-    "high (95%)",
-    "not significant",
-    "low (95%)",
-    "low (99.8%)",
-)
+#: The funnels' control-limit levels.
+FUNNEL_LEVELS: tuple[float, ...] = (0.95, 0.998)
+#: Significance labels of the funnels (:func:`analysis.stats.significance_labels`), highest first.
+SIGNIFICANCE_ORDER: tuple[str, ...] = stats.significance_labels(FUNNEL_LEVELS)
+#: Over-dispersion adjustment of the notebook's funnels (Spiegelhalter's multiplicative phi).
+ADJUSTMENT = "multiplicative"
 _FORMULA = "count ~ C(period) + lac_rate + homes_rate"
 _COUNT = "identified_at_risk"
 
@@ -451,60 +453,63 @@ def looked_after_rate_ratio(
 # --------------------------------------------------------------------------- funnels
 
 
-def crude_funnel(
-    counts: pd.Series, population: pd.Series, levels: Sequence[float] = (0.95, 0.998)
+def area_funnel(
+    observed: pd.Series,
+    denominator: pd.Series,
+    kind: str,
+    overdispersion: str = ADJUSTMENT,
+    levels: Sequence[float] = FUNNEL_LEVELS,
 ) -> pd.DataFrame:
-    """Funnel of crude rates per 10,000 children, with Spiegelhalter over-dispersion.
+    """Funnel of areas: crude rates per 10,000 children, or standardised ratios.
+
+    ``kind="crude"``: :func:`analysis.stats.rate_funnel` of counts over the child population,
+    per 10,000. ``kind="standardised"``: :func:`analysis.stats.ratio_funnel` of observed over
+    model-expected counts (indirect standardisation), baseline ``sum(observed) /
+    sum(expected)``. Either way the limits are PHE's exact Poisson limits, Spiegelhalter's
+    over-dispersion test is run, and the ``overdispersion`` adjustment (``"multiplicative"``
+    phi, ``"additive"`` tau², or ``"none"``) is applied if the test rejects at 5%; the table's
+    ``method`` column and ``.attrs`` say which.
 
     Parameters
     ----------
-    counts, population : pandas.Series
-        Indexed by area code (aligned on it).
+    observed : pandas.Series
+        Counts, indexed by area code.
+    denominator : pandas.Series
+        Child population (crude) or expected count (standardised), aligned on the area code.
+    kind : {"crude", "standardised"}
+        Which comparison.
+    overdispersion : {"multiplicative", "additive", "none"}, default "multiplicative"
+        Adjustment if the over-dispersion test rejects.
+    levels : sequence of float, default (0.95, 0.998)
+        Control-limit levels.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The funnel table, indexed by area code (see :func:`analysis.stats.rate_funnel`).
 
     Examples
     --------
-    >>> f = crude_funnel(pd.Series([10, 10, 40], index=["A", "B", "C"]),
-    ...                  pd.Series([20_000, 20_000, 20_000], index=["A", "B", "C"]))
+    >>> f = area_funnel(pd.Series([10, 10, 40], index=["A", "B", "C"]),
+    ...                 pd.Series([20_000, 20_000, 20_000], index=["A", "B", "C"]), "crude")
     >>> f["rate"].tolist(), round(f.attrs["baseline"], 4)
     ([5.0, 5.0, 20.0], 10.0)
-    """
-    population = population.reindex(counts.index)
-    return stats.rate_funnel(
-        counts,
-        population,
-        per=10_000,
-        levels=tuple(levels),
-        overdispersion=True,
-        labels=list(counts.index),
-    )
-
-
-def standardised_funnel(
-    observed: pd.Series, expected: pd.Series, levels: Sequence[float] = (0.95, 0.998)
-) -> pd.DataFrame:
-    """Funnel of indirectly standardised ratios (observed / expected) with over-dispersion.
-
-    :func:`analysis.stats.rate_funnel` with the expected count as the "population" and
-    ``per=1``: the ``rate`` column is the ratio of observed to expected, the baseline is
-    ``sum(observed) / sum(expected)`` and limits are Poisson-approximate around it at each area's
-    expected count, widened by Spiegelhalter's ``phi`` if it exceeds 1.
-
-    Examples
-    --------
-    >>> f = standardised_funnel(pd.Series([10, 30], index=["A", "B"]),
-    ...                         pd.Series([10.0, 20.0], index=["A", "B"]))
-    >>> f["rate"].tolist(), round(f.attrs["baseline"], 4)
+    >>> f = area_funnel(pd.Series([10, 30], index=["A", "B"]),
+    ...                 pd.Series([10.0, 20.0], index=["A", "B"]), "standardised")
+    >>> f["ratio"].tolist(), round(f.attrs["baseline"], 4)
     ([1.0, 1.5], 1.3333)
     """
-    expected = expected.reindex(observed.index)
-    return stats.rate_funnel(
-        observed,
-        expected,
-        per=1,
-        levels=tuple(levels),
-        overdispersion=True,
-        labels=list(observed.index),
-    )
+    denominator = denominator.reindex(observed.index)
+    common = {
+        "levels": tuple(levels),
+        "overdispersion": overdispersion,
+        "labels": list(observed.index),
+    }
+    if kind == "crude":
+        return stats.rate_funnel(observed, denominator, per=10_000, **common)
+    if kind == "standardised":
+        return stats.ratio_funnel(observed, denominator, **common)
+    raise ValueError(f'kind must be "crude" or "standardised"; got {kind!r}')
 
 
 def flagged(funnel: pd.DataFrame, level: float = HOTSPOT_LEVEL) -> pd.Index:
@@ -517,10 +522,10 @@ def flagged(funnel: pd.DataFrame, level: float = HOTSPOT_LEVEL) -> pd.Index:
     >>> flagged(f).tolist(), flagged(f, 0.998).tolist()
     (['A', 'B'], ['A'])
     """
-    levels = [lv for lv in funnel.attrs.get("levels", (0.95, 0.998)) if lv >= level]
+    levels = [lv for lv in funnel.attrs.get("levels", FUNNEL_LEVELS) if lv >= level]
     if not levels:
         levels = [level]
-    labels = {f"high ({lv * 100:.10g}%)" for lv in levels}
+    labels = {stats.significance_label("high", lv) for lv in levels}
     return funnel.index[funnel["significance"].isin(labels)]
 
 
@@ -528,6 +533,9 @@ def flag_summary(
     funnel: pd.DataFrame, hotspots: Iterable[str], level: float = HOTSPOT_LEVEL
 ) -> dict[str, Any]:
     """How many planted hotspots a funnel flags high at ``level`` and how many other areas.
+
+    Also carries the funnel's over-dispersion test: ``phi``, ``tau2``, ``p_value`` and the
+    ``adjustment`` applied (None where the table has no such attributes).
 
     Examples
     --------
@@ -549,8 +557,109 @@ def flag_summary(
         "false_positives": false_pos,
         "other_areas": len(others),
         "false_positive_share": len(false_pos) / len(others) if others else math.nan,
-        "phi": funnel.attrs.get("overdispersion_factor"),
+        "phi": funnel.attrs.get("phi"),
+        "tau2": funnel.attrs.get("tau2"),
+        "p_value": funnel.attrs.get("overdispersion_p_value"),
+        "adjustment": funnel.attrs.get("overdispersion"),
     }
+
+
+def adjustment_comparison(
+    result: HotspotAnalysis, level: float = HOTSPOT_LEVEL, pooled: bool = True
+) -> pd.DataFrame:
+    """The standardised funnel under each over-dispersion adjustment: what each one flags.
+
+    Parameters
+    ----------
+    result : HotspotAnalysis
+        From :func:`analyse`.
+    level : float, default 0.95
+        Flagging level (that level or stricter).
+    pooled : bool, default True
+        Periods pooled (else the latest period).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per adjustment (``none``, ``multiplicative``, ``additive``): ``applied``,
+        ``phi``, ``tau2``, ``p_value``, ``hotspots_found``, ``hotspots_missed``, ``n_found``,
+        ``false_positives`` (a count) and ``method``.
+    """
+    rows = []
+    for adjustment in stats.ADJUSTMENTS:
+        funnel = _standardised(result, pooled, adjustment)
+        s = flag_summary(funnel, result.hotspots, level)
+        rows.append(
+            {
+                "adjustment": adjustment,
+                "applied": funnel.attrs["overdispersion"],
+                "phi": funnel.attrs["phi"],
+                "tau2": funnel.attrs["tau2"],
+                "p_value": funnel.attrs["overdispersion_p_value"],
+                "hotspots_found": ";".join(s["hotspots_found"]),
+                "hotspots_missed": ";".join(s["hotspots_missed"]),
+                "n_found": len(s["hotspots_found"]),
+                "false_positives": len(s["false_positives"]),
+                "method": funnel.attrs["method"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def hotspot_limits(
+    result: HotspotAnalysis, level: float = HOTSPOT_LEVEL, pooled: bool = True
+) -> pd.DataFrame:
+    """Each planted hotspot against the upper limit of each adjustment, and where they cross.
+
+    Multiplicative limits are ``theta + z sqrt(phi theta / E)``, additive ones
+    ``theta + z sqrt(theta / E + tau2)``: they are equal at the expected count
+    ``E* = theta (phi - 1) / tau2``. Above ``E*`` (larger areas) the additive limit is the
+    wider one, so a hotspot there can be flagged by phi and missed by tau²; below it the
+    reverse.
+
+    Parameters
+    ----------
+    result : HotspotAnalysis
+        From :func:`analyse`.
+    level : float, default 0.95
+        The level whose upper limits are compared.
+    pooled : bool, default True
+        Periods pooled (else the latest period).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per planted hotspot: ``area_code``, ``expected``, ``ratio``,
+        ``upper_<adjustment>`` and ``flagged_<adjustment>`` for the multiplicative and additive
+        adjustments, and ``above_crossover`` (``expected > E*``); ``.attrs["crossover"]`` is
+        ``E*``, ``.attrs["theta"]``, ``.attrs["phi"]`` and ``.attrs["tau2"]`` its inputs.
+    """
+    funnels = {a: _standardised(result, pooled, a) for a in ("multiplicative", "additive")}
+    first = funnels["multiplicative"]
+    sfx = stats.level_suffix(level)
+    table = pd.DataFrame(
+        {
+            "area_code": result.hotspots,
+            "expected": first.loc[result.hotspots, "expected"].to_numpy(),
+            "ratio": first.loc[result.hotspots, "ratio"].to_numpy(),
+        }
+    )
+    for name, funnel in funnels.items():
+        flags = set(flagged(funnel, level))
+        table[f"upper_{name}"] = funnel.loc[result.hotspots, f"upper_{sfx}"].to_numpy()
+        table[f"flagged_{name}"] = [a in flags for a in result.hotspots]
+    theta, phi, tau2 = (float(first.attrs[k]) for k in ("baseline", "phi", "tau2"))
+    crossover = theta * (phi - 1.0) / tau2 if tau2 > 0 else math.inf
+    table["above_crossover"] = table["expected"] > crossover
+    table.attrs.update(crossover=crossover, theta=theta, phi=phi, tau2=tau2, level=level)
+    return table
+
+
+def _standardised(result: HotspotAnalysis, pooled: bool, adjustment: str) -> pd.DataFrame:
+    ap = result.area_periods
+    rows = ap if pooled else ap[ap["period"] == result.latest]
+    sums = rows.groupby("area_code")[["count", "expected"]].sum()
+    return area_funnel(sums["count"], sums["expected"], "standardised", adjustment)
 
 
 # --------------------------------------------------------------------------- tile grid
@@ -577,13 +686,10 @@ def tile_grid(codes: Sequence[str], ncols: int = 13) -> pd.DataFrame:
     return pd.DataFrame({"area_code": ordered, "row": pos // ncols, "col": pos % ncols})
 
 
-_SIGNIFICANCE_COLOURS = {
-    "high (99.8%)": "#B2182B",
-    "high (95%)": "#EF8A62",
-    "not significant": "#E8E8E8",
-    "low (95%)": "#67A9CF",
-    "low (99.8%)": "#2166AC",
-}
+_SIGNIFICANCE_COLOURS = dict(
+    zip(SIGNIFICANCE_ORDER, ("#B2182B", "#EF8A62", "#E8E8E8", "#67A9CF", "#2166AC"), strict=True)
+)
+_STRICTEST = {stats.significance_label(d, max(FUNNEL_LEVELS)) for d in ("high", "low")}
 
 
 def plot_tile_map(
@@ -630,7 +736,7 @@ def plot_tile_map(
                     zorder=3,
                 )
             )
-        dark = sig in ("high (99.8%)", "low (99.8%)")
+        dark = sig in _STRICTEST
         text = r.area_code.removeprefix("SYN")
         if ratio is not None and r.area_code in ratio.index:
             text += f"\n{ratio[r.area_code]:.2f}"
@@ -666,12 +772,18 @@ def suppress_area_counts(
     *,
     threshold: int = 5,
     index: str = "area_code",
+    total_columns: Sequence[str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Disclosure control for an area table: suppress its counts, withhold rates derived from them.
 
     The count columns (rows = areas) go through :func:`analysis.disclosure.suppress` (primary
-    and complementary suppression, totals treated as public); in any row with a suppressed
-    count, ``derived_columns`` (rates, ratios computed from the counts) are withheld too.
+    and complementary suppression, row totals treated as public unless it withholds them); in
+    any row with a suppressed count, ``derived_columns`` (rates, ratios computed from the counts)
+    are withheld too. ``total_columns`` are the columns that show or reveal a row's total (the
+    pooled count, and rates or ratios computed from it): they are withheld in every row whose
+    total :func:`~analysis.disclosure.suppress` withholds (a total of 1 to ``threshold``).
+    By default they are read from ``frame.attrs["total_columns"]`` (set by
+    :func:`funnel_area_table`).
 
     Returns
     -------
@@ -698,6 +810,12 @@ def suppress_area_counts(
         hidden |= counts[col].map(lambda v: isinstance(v, str) and v == symbol)
     for col in derived_columns:
         published.loc[hidden, col] = symbol
+    if total_columns is None:
+        total_columns = frame.attrs.get("total_columns", ())
+    withheld = [label for kind, label in counts.attrs.get("withheld_totals", []) if kind == "row"]
+    rows = published.index.isin(withheld)
+    for col in total_columns:
+        published.loc[rows, col] = symbol
     published = published.reset_index()
     published.attrs.update(counts.attrs)
     return published, counts
@@ -719,9 +837,9 @@ class HotspotAnalysis:
     model : statsmodels results
         :func:`fit_negative_binomial` (no hotspot term: what an analyst without the truth fits).
     crude_pooled, crude_latest : pandas.DataFrame
-        :func:`crude_funnel` of pooled periods and of the latest period.
+        :func:`area_funnel` (crude) of pooled periods and of the latest period.
     standardised_pooled, standardised_latest : pandas.DataFrame
-        :func:`standardised_funnel` of pooled periods and of the latest period.
+        :func:`area_funnel` (standardised) of pooled periods and of the latest period.
     hotspots : list of str
         Planted hotspots (from the parameters file).
     latest : str
@@ -769,10 +887,10 @@ def analyse(
         register=register,
         area_periods=ap,
         model=model,
-        crude_pooled=crude_funnel(pooled["count"], pooled["child_population"]),
-        crude_latest=crude_funnel(last["count"], last["child_population"]),
-        standardised_pooled=standardised_funnel(pooled["count"], pooled["expected"]),
-        standardised_latest=standardised_funnel(last["count"], last["expected"]),
+        crude_pooled=area_funnel(pooled["count"], pooled["child_population"], "crude"),
+        crude_latest=area_funnel(last["count"], last["child_population"], "crude"),
+        standardised_pooled=area_funnel(pooled["count"], pooled["expected"], "standardised"),
+        standardised_latest=area_funnel(last["count"], last["expected"], "standardised"),
         hotspots=hot,
         latest=latest,
     )
@@ -872,8 +990,9 @@ def funnel_area_table(result: HotspotAnalysis) -> pd.DataFrame:
     Returns
     -------
     pandas.DataFrame
-        ``attrs["periods"]``, ``attrs["count_columns"]`` and ``attrs["latest_columns"]`` say
-        which columns hold counts and which derive from the latest period alone.
+        ``attrs["periods"]``, ``attrs["count_columns"]``, ``attrs["latest_columns"]`` and
+        ``attrs["total_columns"]`` say which columns hold counts, which derive from the latest
+        period alone, and which show or reveal a row's pooled total.
     """
     wide = result.area_periods.pivot(index="area_code", columns="period", values="count")
     periods = [str(p) for p in wide.columns]
@@ -893,14 +1012,16 @@ def funnel_area_table(result: HotspotAnalysis) -> pd.DataFrame:
     for key, funnel in funnels.items():
         aligned = funnel.reindex(data["area_code"])
         value = "rate_per_10k" if key.startswith("crude") else "ratio"
-        data[f"{key}_{value}"] = aligned["rate"].round(4).to_numpy()
+        data[f"{key}_{value}"] = aligned[funnel.attrs["value"]].round(4).to_numpy()
         data[f"{key}_significance"] = aligned["significance"].to_numpy()
-    expected = result.standardised_pooled.reindex(data["area_code"])["population"]
+    expected = result.standardised_pooled.reindex(data["area_code"])["expected"]
     data["expected_pooled"] = expected.round(2).to_numpy()
     data.attrs.update(
         synthetic=True,
         periods=periods,
         count_columns=count_columns,
         latest_columns=[c for c in data.columns if "_latest_" in c],
+        # The pooled count, and the pooled rate and ratio computed from it, reveal a row's total.
+        total_columns=["count_pooled", "crude_pooled_rate_per_10k", "std_pooled_ratio"],
     )
     return data

@@ -23,6 +23,7 @@ from analysis import published, stats
 from analysis.tables import ids_in, sourced_frame
 
 __all__ = [
+    "age_matched_overrepresentation",
     "ceop_in_care_bounds",
     "child_population_range",
     "known_ladder",
@@ -255,6 +256,88 @@ def ceop_in_care_bounds(confidence: float = 0.95) -> pd.DataFrame:
     return sourced_frame(rows)
 
 
+def _cases(confidence: float) -> list[dict[str, object]]:
+    """The case shares set against the population: Barnardo's survey and CEOP's three readings.
+
+    Barnardo's share is published rounded (29% of 498): ``x`` is ``round(0.29 x 498)`` and the
+    interval runs from the Wilson lower limit of the smallest to the Wilson upper limit of the
+    largest count that rounds to it (:func:`analysis.stats.rounded_share_interval`). CEOP's
+    counts are exact (:func:`ceop_in_care_bounds`).
+    """
+    bar = published.figure("BAR03")
+    n_bar = int(published.value("BAR03N"))  # the survey's 498 children
+    rounded = stats.rounded_share_interval(float(bar["value"]), n_bar, confidence)
+    cases: list[dict[str, object]] = [
+        {
+            "case_group": "Barnardo's one-day survey",
+            "reading": "looked-after share of service users",
+            "x": round(float(bar["value"]) * n_bar),
+            "x_min": rounded.details["x_min"],
+            "x_max": rounded.details["x_max"],
+            "n": n_bar,
+            "lower": rounded.lower,
+            "upper": rounded.upper,
+            "geography_note": "England; survey of service users, not a random sample of victims",
+            "source_id": bar["source_id"],
+        }
+    ]
+    for r in ceop_in_care_bounds(confidence).itertuples():
+        cases.append(
+            {
+                "case_group": "CEOP thematic assessment",
+                "reading": r.reading,
+                "x": r.x,
+                "x_min": r.x,
+                "x_max": r.x,
+                "n": r.n,
+                "lower": r.lower,
+                "upper": r.upper,
+                "geography_note": "UK victims against England's looked-after share (geography "
+                "mismatch)",
+                "source_id": r.source_id,
+            }
+        )
+    return cases
+
+
+def _against(case: dict[str, object], share_low: float, share_high: float) -> dict[str, object]:
+    """A case share against a population share range: the ratio, its interval and its range.
+
+    Point ratio: case share over the middle of the range; interval: the case interval's lower
+    limit over the highest share and its upper limit over the lowest (conservative bounds, as
+    :func:`analysis.stats.rate_ratio`).
+    """
+    share = int(case["x"]) / int(case["n"])
+    return {
+        "share": share,
+        "pop_share_low": share_low,
+        "pop_share_high": share_high,
+        "ratio": share / ((share_low + share_high) / 2),
+        "ratio_lower": float(case["lower"]) / share_high,
+        "ratio_upper": float(case["upper"]) / share_low,
+        "ratio_low_point": share / share_high,
+        "ratio_high_point": share / share_low,
+    }
+
+
+_CASE_COLUMNS = ("case_group", "reading", "x", "x_min", "x_max", "n", "lower", "upper")
+_OVER_COLUMNS = (
+    *_CASE_COLUMNS[:6],
+    "share",
+    "lower",
+    "upper",
+    "pop_share_low",
+    "pop_share_high",
+    "ratio",
+    "ratio_lower",
+    "ratio_upper",
+    "ratio_low_point",
+    "ratio_high_point",
+    "geography_note",
+    "source_id",
+)
+
+
 def overrepresentation(
     population_range: tuple[float, float],
     looked_after_ids: Sequence[str] = ("LAC2011",),
@@ -264,12 +347,13 @@ def overrepresentation(
 
     The population share is ``looked_after / child population``: its lowest value uses the
     smallest looked-after count over the highest population, its highest the largest count over
-    the lowest population. Ratios use :func:`analysis.stats.rate_ratio` with that share range
-    (Wilson interval of the case share divided by the share range, conservatively).
+    the lowest population. The ratio's interval is the case share's interval divided by that
+    share range (lowest over highest, highest over lowest: conservative), as
+    :func:`analysis.stats.rate_ratio` does.
 
-    Case rows: Barnardo's one-day survey (BAR03: share of 498 service users; ``x`` reconstructed
-    as ``round(0.29 x 498)``, consistent counts in ``x_min..x_max``) and the three readings of
-    :func:`ceop_in_care_bounds`.
+    Case rows: Barnardo's one-day survey (BAR03: a share of 498 service users published rounded
+    to 29%, so ``x = round(0.29 x 498)`` and the interval carries every count consistent with
+    the rounding, ``x_min..x_max``) and the three readings of :func:`ceop_in_care_bounds`.
 
     Parameters
     ----------
@@ -291,66 +375,126 @@ def overrepresentation(
     >>> o = overrepresentation((11e6, 11.8e6)).set_index("case_group")
     >>> int(o.loc["Barnardo's one-day survey", "x"])
     144
+    >>> [int(o.loc["Barnardo's one-day survey", c]) for c in ("x_min", "x_max")]
+    [142, 146]
     """
     lo_pop, hi_pop = population_range
     lac_values = [published.value(f) for f in looked_after_ids]
     share_low = min(lac_values) / hi_pop
     share_high = max(lac_values) / lo_pop
     lac_src = [published.figure(f)["source_id"] for f in looked_after_ids]
-    bar = published.figure("BAR03")
-    n_bar = int(published.value("BAR03N"))  # the survey's 498 children
-    x_bar = round(float(bar["value"]) * n_bar)
-    x_min, x_max = stats.counts_consistent_with_share(float(bar["value"]), n_bar)
-    cases = [
-        (
-            "Barnardo's one-day survey",
-            "looked-after share of service users",
-            x_bar,
-            x_min,
-            x_max,
-            n_bar,
-            "England; survey of service users, not a random sample of victims",
-            bar["source_id"],
-        )
-    ]
-    for r in ceop_in_care_bounds(confidence).itertuples():
-        cases.append(
-            (
-                "CEOP thematic assessment",
-                r.reading,
-                r.x,
-                r.x,
-                r.x,
-                r.n,
-                "UK victims against England's looked-after share (geography mismatch)",
-                r.source_id,
-            )
-        )
     rows = []
-    for group, reading, x, xmn, xmx, n, geo, src in cases:
-        rr = stats.rate_ratio(int(x), int(n), (share_low, share_high), confidence)
+    for case in _cases(confidence):
         rows.append(
             {
-                "case_group": group,
-                "reading": reading,
-                "x": int(x),
-                "x_min": int(xmn),
-                "x_max": int(xmx),
-                "n": int(n),
-                "share": rr.details["case_share"],
-                "lower": rr.details["case_share_lower"],
-                "upper": rr.details["case_share_upper"],
-                "pop_share_low": share_low,
-                "pop_share_high": share_high,
-                "ratio": rr.ratio,
-                "ratio_lower": rr.lower,
-                "ratio_upper": rr.upper,
-                "ratio_low_point": rr.details["ratio_range"][0],
-                "ratio_high_point": rr.details["ratio_range"][1],
-                "geography_note": geo,
-                "source_id": ";".join(dict.fromkeys([src, *lac_src])),
+                **{k: case[k] for k in _CASE_COLUMNS},
+                **_against(case, share_low, share_high),
+                "geography_note": case["geography_note"],
+                "source_id": ";".join(dict.fromkeys([str(case["source_id"]), *lac_src])),
             }
         )
+    return sourced_frame(rows)[list(_OVER_COLUMNS)]
+
+
+def age_matched_overrepresentation(
+    older_looked_after: tuple[float, float],
+    older_population_fraction: tuple[float, float],
+    ages: str = "10-17",
+    year: int = 2012,
+    confidence: float = 0.95,
+) -> pd.DataFrame:
+    """Over-representation against children of the victims' ages, beside all children 0-17.
+
+    Victims of exploitation are mostly teenagers, while the usual denominator is every child
+    aged 0-17, among whom the looked-after share is lower than among older children. For each
+    case share (:func:`overrepresentation`'s rows) two readings for ``year``:
+
+    * **all children aged 0-17**: ``LAC<year> / POP0017_<year>`` (both traced);
+    * **children aged ``ages``**: looked-after children of those ages over the child population
+      of those ages, ``older_looked_after / (POP0017_<year> x older_population_fraction)``,
+      each a (low, high) range, so the share is a range too (lowest count over highest
+      population, and the reverse).
+
+    ``ratio_change`` is each age-matched ratio over the all-ages one. The age-matched reading
+    assumes every case is of those ages (an upper bound on the correction if some are younger).
+
+    Parameters
+    ----------
+    older_looked_after : (float, float)
+        Looked-after children of ``ages`` at 31 March ``year`` (a range; equal ends for a count).
+    older_population_fraction : (float, float)
+        Share of England's children aged 0-17 who are of ``ages`` (a range).
+    ages : str, default "10-17"
+        The age band, for labels.
+    year : int, default 2012
+        Year of the looked-after count and of the mid-year population.
+    confidence : float, default 0.95
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per case and reading: ``case_group, reading, ages, x, x_min, x_max, n, share,
+        lower, upper, pop_share_low, pop_share_high, ratio, ratio_lower, ratio_upper,
+        ratio_low_point, ratio_high_point, ratio_change, basis, source_id``.
+
+    Raises
+    ------
+    ValueError
+        If a range is not ``(low, high)`` with ``0 < low <= high`` (fractions at most 1).
+
+    Examples
+    --------
+    Half of the looked-after children and 40% of all children in the older band: the share
+    among older children is 0.5 / 0.4 = 1.25 times the all-ages share, so every ratio falls to
+    0.8 of its all-ages value.
+
+    >>> lac = published.value("LAC2012")
+    >>> t = age_matched_overrepresentation((lac / 2, lac / 2), (0.4, 0.4))
+    >>> t.groupby("ages")["ratio_change"].first().round(4).to_dict()
+    {'0-17': 1.0, '10-17': 0.8}
+    """
+    for name, (lo, hi) in (
+        ("older_looked_after", older_looked_after),
+        ("older_population_fraction", older_population_fraction),
+    ):
+        if not 0 < lo <= hi:
+            raise ValueError(f"{name} must be (low, high) with 0 < low <= high; got {lo}, {hi}")
+    if older_population_fraction[1] > 1:
+        raise ValueError("older_population_fraction must be a fraction of all children aged 0-17")
+    lac = published.figure(f"LAC{year}")
+    pop = published.figure(f"POP0017_{year}")
+    all_share = float(lac["value"]) / float(pop["value"])
+    older_low = older_looked_after[0] / (float(pop["value"]) * older_population_fraction[1])
+    older_high = older_looked_after[1] / (float(pop["value"]) * older_population_fraction[0])
+    readings = [
+        ("0-17", all_share, all_share, f"{lac['figure_id']} / {pop['figure_id']} (traced)"),
+        (
+            ages,
+            older_low,
+            older_high,
+            f"looked-after children aged {ages} {older_looked_after[0]:,.0f}-"
+            f"{older_looked_after[1]:,.0f} over {pop['figure_id']} x "
+            f"{older_population_fraction[0]:.3f}-{older_population_fraction[1]:.3f} (stated "
+            "assumptions)",
+        ),
+    ]
+    rows = []
+    for case in _cases(confidence):
+        base_ratio = None
+        for band, s_lo, s_hi, basis in readings:
+            row = {
+                **{k: case[k] for k in _CASE_COLUMNS[:2]},
+                "ages": band,
+                **{k: case[k] for k in _CASE_COLUMNS[2:]},
+                **_against(case, s_lo, s_hi),
+            }
+            base_ratio = row["ratio"] if base_ratio is None else base_ratio
+            row["ratio_change"] = row["ratio"] / base_ratio
+            row["basis"] = basis
+            row["source_id"] = ";".join(
+                dict.fromkeys([str(case["source_id"]), lac["source_id"], pop["source_id"]])
+            )
+            rows.append(row)
     return sourced_frame(rows)
 
 

@@ -511,7 +511,8 @@ def placebo_estimates(
     Returns
     -------
     pandas.DataFrame
-        ``draw, forces`` (";"-joined codes), ``beta``, ``se``, ``rate_ratio``.
+        ``draw, forces`` (";"-joined codes), ``beta``, ``se``, ``rate_ratio`` for the pilot
+        period, and ``beta_post`` for the post-pilot period (NaN if the panel has none).
 
     Examples
     --------
@@ -542,9 +543,11 @@ def placebo_estimates(
                 float(beta[0]),
                 float(math.sqrt(cov[0, 0])),
                 math.exp(beta[0]),
+                float(beta[1]) if after.any() else math.nan,
             )
         )
-    out = pd.DataFrame(rows, columns=["draw", "forces", "beta", "se", "rate_ratio"])
+    columns = ["draw", "forces", "beta", "se", "rate_ratio", "beta_post"]
+    out = pd.DataFrame(rows, columns=columns)
     out.attrs["synthetic"] = True
     return out
 
@@ -556,7 +559,8 @@ def placebo_interval(
 
     If the estimator's error does not depend on which forces piloted, ``beta_hat - beta`` is
     distributed like the placebo estimates, so the interval on the log scale is
-    ``[beta_hat - q_hi, beta_hat - q_lo]`` with ``q`` the placebo quantiles.
+    ``[beta_hat - q_hi, beta_hat - q_lo]`` with ``q`` the placebo quantiles: those of the
+    pilot-period term, or of the post-pilot term (``beta_post``) for a ``"post"`` estimate.
 
     Examples
     --------
@@ -565,7 +569,8 @@ def placebo_interval(
     >>> [round(x, 4) for x in placebo_interval(est, placebo)]  # exp(-0.595), exp(-0.405)
     [0.5516, 0.667]
     """
-    lo, hi = np.quantile(placebo["beta"].to_numpy(), [0.5 - confidence / 2, 0.5 + confidence / 2])
+    column = "beta_post" if estimate.term == "post" else "beta"
+    lo, hi = np.quantile(placebo[column].to_numpy(), [0.5 - confidence / 2, 0.5 + confidence / 2])
     return math.exp(estimate.beta - hi), math.exp(estimate.beta - lo)
 
 
