@@ -133,26 +133,11 @@ def test_blocks_that_do_not_run_hold_real_commands(block: Block) -> None:
 # --- the blocks with no marker: each runs and does what the text around it says ---------------
 
 
-def _wilson_takes_rounded_counts() -> bool:
-    from analysis import stats
-
-    try:
-        stats.wilson_interval(0.29 * 498, 498)
-    except (TypeError, ValueError):
-        return False
-    return True
-
-
 @pytest.mark.parametrize("block", PLAIN, ids=lambda b: b.id)
 def test_block_runs(block: Block, tmp_path: Path) -> None:
     needs_venv = ".venv/" in block.code
     if needs_venv and sys.prefix == sys.base_prefix:
         pytest.skip("the tests are not running in a virtual environment (.venv)")
-    if "wilson_interval(0.29 * 498" in block.code and not _wilson_takes_rounded_counts():
-        pytest.xfail(
-            "stats.wilson_interval rejects a count reconstructed from a rounded share "
-            "(0.29 * 498); being fixed in stats.py (branch wt-stats)"
-        )
     proc = run(block.lang, block.code, tmp_path)
     assert proc.returncode == 0, f"README.md line {block.line}:\n{proc.stdout}\n{proc.stderr}"
     assert "Traceback" not in proc.stderr, proc.stderr
