@@ -1,24 +1,50 @@
 # Self-documenting Makefile: `make` alone lists the targets (one `## help` line each).
-# Every target that needs Python creates .venv first if it is missing (pip, pinned versions).
+# Every target that needs Python creates .venv first if it is missing: uv (installed into .venv
+# at the pinned UV_VERSION) installs the lock; if uv cannot be had, pip installs the same lock.
+# Neither compiles bytecode at install: Python compiles each module on its first import (the
+# notebook kernels always keep the result), so setup does not compile what nothing imports.
 
-PYTHON ?= python3
-VENV   := .venv
-BIN    := $(VENV)/bin
-PY     := $(BIN)/python
-READY  := $(VENV)/.ready
+PYTHON     ?= python3
+VENV       ?= .venv
+BIN        := $(VENV)/bin
+PY         := $(BIN)/python
+READY      := $(VENV)/.ready
+UV_VERSION := 0.13.9
+# uv (default) or pip: which installer makes the environment (`make bench` times both)
+INSTALLER  ?= uv
+PIP        := $(PY) -m pip --disable-pip-version-check
 
 .DEFAULT_GOAL := help
-.PHONY: help data figures test lint synthetic checksums bench report lab lock clean
+.PHONY: help uv data figures test lint synthetic checksums bench report lab lock clean
 
 help: ## Show the targets and what they do
 	@echo "Usage: make <target>"
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z][a-zA-Z_-]*:.*## / {printf "  %-11s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo "Set INSTALLER=pip to create .venv with pip instead of uv (e.g. make test INSTALLER=pip)."
 
 $(READY): requirements.txt constraints.txt pyproject.toml
-	@test -x $(PY) || { echo "Creating $(VENV) (pinned versions; about a minute)"; $(PYTHON) -m venv $(VENV); }
-	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements.txt -c constraints.txt
-	$(PY) -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	@test -x $(PY) || echo "Creating $(VENV) (pinned versions, with $(INSTALLER))"
+	@if [ "$(INSTALLER)" = uv ] && $(MAKE) -s --no-print-directory uv VENV=$(VENV) \
+	  && $(BIN)/uv pip install --quiet --python $(PY) -r requirements.txt -c constraints.txt -e .; then \
+	  echo "$(VENV): pinned packages installed with uv $(UV_VERSION)"; \
+	else \
+	  if [ "$(INSTALLER)" = uv ]; then echo "uv $(UV_VERSION) could not be had; installing with pip"; fi; \
+	  { test -x $(PY) || $(PYTHON) -m venv $(VENV); } && { $(PIP) --version >/dev/null 2>&1 || $(PY) -m ensurepip -q; } \
+	  && $(PIP) install --quiet --no-compile -r requirements.txt -c constraints.txt \
+	  && $(PIP) install --quiet --no-deps -e . \
+	  && echo "$(VENV): pinned packages installed with pip"; \
+	fi
 	@touch $@
+
+# uv comes from PyPI through pip (the interpreter's own pip, so the new venv needs no ensurepip
+# step); pip is then added to the venv by uv, at the version ensurepip would have installed.
+uv: ## Install uv (pinned UV_VERSION) into .venv; make uses it to install the lock
+	@test -x $(PY) || $(PYTHON) -m venv --without-pip $(VENV)
+	@test "$$($(BIN)/uv --version 2>/dev/null | cut -d' ' -f2)" = $(UV_VERSION) \
+	  || $(PYTHON) -m pip --disable-pip-version-check --python $(PY) install -q uv==$(UV_VERSION) 2>/dev/null \
+	  || { $(PY) -m ensurepip -q && $(PIP) install -q uv==$(UV_VERSION); }
+	@$(PIP) --version >/dev/null 2>&1 || $(BIN)/uv pip install -q --python $(PY) \
+	  "pip==$$($(PY) -c 'import ensurepip; print(ensurepip.version())')"
 
 data: $(READY) ## Download and verify the public data files (cache: .cache/external; offline: ANALYSIS_DATA_MIRROR)
 	$(PY) -m analysis fetch

@@ -1644,6 +1644,5 @@ def run_ingest(args: argparse.Namespace) -> int:
         f"ingest: {len(result.files)} files checked, {len(result.valid)} valid and collated "
         f"({len(result.collated)} rows) to {out}; {len(result.invalid)} invalid, "
         f"{len(result.errors)} errors in {report_path}; {len(result.skipped)} skipped",
-        file=err,
     )
     return result.exit_code

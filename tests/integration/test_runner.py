@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import pytest
 
-from analysis.pipeline.runner import run_notebooks
+from analysis.pipeline.runner import discover, run_notebooks
 
 pytestmark = pytest.mark.slow
 
@@ -74,8 +77,12 @@ def test_failing_cell_names_notebook_and_cell_and_keeps_old_outputs(tmp_path: Pa
     lines: list[str] = []
     result = run_notebooks(root=root, log=lines.append)
     assert [r.status for r in result] == ["failed"]
-    assert "99_probe.ipynb: cell 2 failed" in result[0].error
-    assert "boom in the probe" in result[0].error
+    # named as a reader finds it: the second code cell, by its first line; no colour codes
+    assert (
+        "99_probe.ipynb: code cell 2 (raise RuntimeError('boom in the probe')) failed: "
+        "RuntimeError: boom in the probe" in result[0].error
+    )
+    assert "\x1b[" not in result[0].error and "\x1b[" not in "\n".join(lines)
     assert digests(root / "figures") == before, "a failed run must not touch published outputs"
     assert not list((root / "build").glob("99_probe.*")), "staging folder left behind"
 
@@ -127,3 +134,109 @@ def test_a_reused_kernel_gives_the_same_bytes_as_a_fresh_one(tmp_path: Path) -> 
         assert [r.status for r in results] == ["ran", "ran"], [r.error for r in results]
         outputs[mode] = digests(root / "figures")
     assert outputs["reused"] == outputs["fresh"]
+
+
+def _env(root: Path) -> dict[str, str]:
+    """The environment of a person working in ``root``: no staging folder, the probe project."""
+    env = {k: v for k, v in os.environ.items() if k != "ANALYSIS_OUTPUT_DIR"}
+    return {**env, "ANALYSIS_PROJECT_ROOT": str(root), "MPLBACKEND": "Agg"}
+
+
+def _make_figures(root: Path) -> subprocess.CompletedProcess[str]:
+    """What `make figures` runs, on the probe project."""
+    return subprocess.run(
+        [sys.executable, "-m", "analysis", "figures"],
+        cwd=root,
+        env=_env(root),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def test_a_notebook_run_by_hand_that_changed_an_output_is_rebuilt(tmp_path: Path) -> None:
+    root = make_project(tmp_path, GOOD)
+    first = _make_figures(root)
+    assert first.returncode == 0, first.stderr
+    built = digests(root / "figures")
+
+    # Run the notebook outside the pipeline, as Jupyter would, after an unsaved edit: it
+    # writes straight into figures/, and the chart it writes differs from the built one.
+    edited = nbformat.read(root / "notebooks" / "99_probe.ipynb", as_version=4)
+    edited.cells[1].source = GOOD.replace("[3, 1, 2]", "[1, 1, 1]")
+    nbformat.write(edited, tmp_path / "edited.ipynb")
+    by_hand = subprocess.run(
+        [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute"]
+        + ["--output-dir", str(tmp_path / "scratch"), str(tmp_path / "edited.ipynb")],
+        cwd=root / "notebooks",
+        env=_env(root),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert by_hand.returncode == 0, by_hand.stderr
+    changed = digests(root / "figures")
+    assert changed["99_probe.png"] != built["99_probe.png"], "the hand run changed no output"
+
+    again = _make_figures(root)
+    assert again.returncode == 0, again.stderr
+    assert "99_probe runs again: figures/99_probe" in again.stdout
+    assert "changed outside the pipeline" in again.stdout
+    assert "up to date" not in again.stdout
+    assert digests(root / "figures") == built, "make figures did not restore the built outputs"
+    # and now it is up to date, in the singular
+    assert "figures: the notebook is up to date" in _make_figures(root).stdout
+
+
+def test_a_removed_output_and_a_stray_file_make_the_notebook_run_again(tmp_path: Path) -> None:
+    root = make_project(tmp_path, GOOD)
+    run_notebooks(root=root, log=lambda _: None)
+    built = digests(root / "figures")
+    (root / "figures" / "99_probe.csv").unlink()
+    lines: list[str] = []
+    assert [r.status for r in run_notebooks(root=root, log=lines.append)] == ["ran"]
+    assert any("figures/99_probe.csv was removed" in line for line in lines), lines
+    assert digests(root / "figures") == built
+
+    # a file with the notebook's number that it did not write (a hand run of an edited copy)
+    (root / "figures" / "99_probe_by_hand.png").write_bytes(b"not from the pipeline")
+    lines.clear()
+    assert [r.status for r in run_notebooks(root=root, log=lines.append)] == ["ran"]
+    assert any("99_probe_by_hand.png was not written by it" in line for line in lines), lines
+    assert digests(root / "figures") == built, "the stray file is still in figures/"
+
+
+def test_make_figures_output_is_plain_singular_and_has_no_kernel_warnings(tmp_path: Path) -> None:
+    root = make_project(tmp_path, GOOD)
+    proc = _make_figures(root)
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    assert "figures: running 1 notebook of 1, 1 at a time" in out
+    assert "[1/1] 99_probe:" in out and "4 files" in out
+    assert "without encryption" not in out and "\x1b[" not in out
+
+
+def test_a_failing_notebook_is_reported_in_the_singular(tmp_path: Path) -> None:
+    root = make_project(tmp_path, "x = 1", "1 / 0  # divide")
+    proc = _make_figures(root)
+    assert proc.returncode == 1
+    assert "figures: 1 notebook failed: 99_probe" in proc.stderr
+    assert "code cell 2 (1 / 0  # divide) failed: ZeroDivisionError: division by zero" in (
+        proc.stdout
+    )
+    assert "\x1b[" not in proc.stdout + proc.stderr
+
+
+def test_notebooks_are_chosen_by_number_and_unknown_ones_list_the_choices(tmp_path: Path) -> None:
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    for stem in ("03_looked_after", "13_other", "30_more"):
+        nbformat.write(nbformat.v4.new_notebook(), folder / f"{stem}.ipynb")
+    assert [p.stem for p in discover(folder, ["3"])] == ["03_looked_after"]
+    assert [p.stem for p in discover(folder, ["03"])] == ["03_looked_after"]
+    assert [p.stem for p in discover(folder, ["13_other.ipynb"])] == ["13_other"]
+    assert [p.stem for p in discover(folder, ["3", "30"])] == ["03_looked_after", "30_more"]
+    with pytest.raises(FileNotFoundError) as err:
+        discover(folder, ["7"])
+    assert "matches 7" in str(err.value)
+    assert "03_looked_after, 13_other, 30_more" in str(err.value)

@@ -1,4 +1,4 @@
-"""Benchmarks of the synthetic generator and the ingest, each measured in a fresh subprocess.
+"""Benchmarks of the synthetic generator and the ingest, and the timing helpers ``make bench`` shares.
 
 ``python -m analysis.pipeline.bench`` (``make bench``) prints the timings and peak memory beside their
 targets:
@@ -10,6 +10,13 @@ targets:
 Each measurement runs in its own Python process so its peak memory (``ru_maxrss``, the
 process's resident-set high-water mark, interpreter and libraries included) is its own.
 
+The helpers below are what every benchmark here uses: :func:`timed` runs a command and prints
+the elapsed time while it runs; :func:`alternate` measures things that are compared in turn
+(A B A B ...), so a machine that gets busier slows both alike; :func:`median`; and
+:func:`save` / :func:`update_readme` keep the last results in ``build/bench/`` and write them
+into the README between ``<!-- bench:start -->`` and ``<!-- bench:end -->``, the only place the
+README states a timing.
+
 Importing this module has no side effects.
 """
 
@@ -19,22 +26,218 @@ import argparse
 import dataclasses
 import json
 import os
+import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["TARGETS", "bench_generate", "bench_ingest", "main"]
+from analysis import paths
+
+__all__ = [
+    "README_END",
+    "README_START",
+    "TARGETS",
+    "Measure",
+    "Row",
+    "alternate",
+    "bench_generate",
+    "bench_ingest",
+    "main",
+    "median",
+    "readme_block",
+    "save",
+    "table",
+    "timed",
+    "update_readme",
+]
+
+README_START = "<!-- bench:start -->"
+README_END = "<!-- bench:end -->"
+#: Seconds between two progress marks while a step runs.
+TICK = 15.0
 
 #: Targets: name -> (seconds, megabytes).
 TARGETS: dict[str, tuple[float, float]] = {
     "generate_10M": (30.0, 4096.0),
     "ingest_152x3": (30.0, 4096.0),
 }
+
+
+@dataclass(frozen=True)
+class Measure:
+    """One side of a comparison: a name and a function returning seconds."""
+
+    name: str
+    run: Callable[[], float]
+
+
+@dataclass
+class Row:
+    """One line of a benchmark table: the value, its target and whether it is met."""
+
+    name: str
+    value: float
+    target: str = ""
+    ok: bool | None = None  # None: a reference value, no target
+    runs: Sequence[float] = field(default_factory=list)
+    unit: str = "s"
+
+    def value_text(self) -> str:
+        return f"{self.value:.2f}" if self.unit == "ratio" else f"{self.value:.1f} s"
+
+    def result_text(self) -> str:
+        return "" if self.ok is None else ("met" if self.ok else "NOT MET")
+
+
+def median(values: Sequence[float]) -> float:
+    """The median of the runs (what every comparison reports).
+
+    Examples
+    --------
+    >>> median([3.0, 1.0, 2.0])
+    2.0
+    """
+    return float(statistics.median(values))
+
+
+def alternate(
+    measures: Sequence[Measure], repeat: int, *, log: Callable[..., Any] = print
+) -> dict[str, list[float]]:
+    """Run the measures in turn, A B A B ..., ``repeat`` rounds; return each one's times.
+
+    Examples
+    --------
+    >>> order = []
+    >>> def side(name):
+    ...     return Measure(name, lambda: order.append(name) or 1.0)
+    >>> alternate([side("A"), side("B")], 2, log=lambda *a, **k: None)
+    {'A': [1.0, 1.0], 'B': [1.0, 1.0]}
+    >>> order
+    ['A', 'B', 'A', 'B']
+    """
+    times: dict[str, list[float]] = {m.name: [] for m in measures}
+    for i in range(repeat):
+        for measure in measures:
+            log(f"  {measure.name}, round {i + 1} of {repeat}:", end="", flush=True)
+            seconds = measure.run()
+            times[measure.name].append(seconds)
+            log(f" {seconds:.1f} s", flush=True)
+    return times
+
+
+def timed(
+    cmd: Sequence[str],
+    cwd: Path,
+    *,
+    env: dict[str, str] | None = None,
+    log: Callable[..., Any] = print,
+    tick: float = TICK,
+) -> float:
+    """Run a command and return its wall time in seconds, printing the elapsed time every
+    ``tick`` seconds while it runs; raise (with the end of its output) if it fails."""
+    with tempfile.TemporaryFile("w+") as out:
+        start = time.perf_counter()
+        proc = subprocess.Popen(list(cmd), cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT)
+        while True:
+            try:
+                proc.wait(timeout=tick)
+                break
+            except subprocess.TimeoutExpired:
+                log(f" {time.perf_counter() - start:.0f} s...", end="", flush=True)
+        seconds = time.perf_counter() - start
+        if proc.returncode != 0:
+            out.seek(0)
+            tail = "".join(out.readlines()[-20:])
+            raise RuntimeError(f"{' '.join(cmd)} failed (exit {proc.returncode}):\n{tail}")
+    return seconds
+
+
+def table(rows: Sequence[Row]) -> str:
+    """The rows as aligned text: measure, median, target, result, and the runs."""
+    lines = [f"  {'measure':<52} {'median':>9}   {'target':<10} {'result':<8} runs"]
+    for r in rows:
+        runs = ", ".join(f"{x:.1f}" for x in r.runs)
+        lines.append(
+            f"  {r.name:<52} {r.value_text():>9}   {r.target:<10} {r.result_text():<8} {runs}"
+        )
+    return "\n".join(lines)
+
+
+def _results_dir() -> Path:
+    return paths.BUILD / "bench"
+
+
+def save(name: str, rows: Sequence[Row], *, folder: Path | None = None, **about: Any) -> Path:
+    """Keep a benchmark's results in ``build/bench/NAME.json`` (for :func:`update_readme`)."""
+    target = (folder or _results_dir()) / f"{name}.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    record = {
+        "when": time.strftime("%Y-%m-%d"),
+        "machine": f"{platform.system()} {platform.machine()}, Python {platform.python_version()}",
+        "load_average": round(load, 1) if load is not None else None,
+        **about,
+        "rows": [
+            {k: v for k, v in dataclasses.asdict(r).items() if k != "runs"} | {"runs": list(r.runs)}
+            for r in rows
+        ],
+    }
+    target.write_text(json.dumps(record, indent=1) + "\n")
+    return target
+
+
+def readme_block(results: dict[str, dict]) -> str:
+    """The Markdown the README shows between its bench markers, from the saved results."""
+    if not results:
+        return "Not measured on this checkout yet: run `make bench`.\n"
+    lines = []
+    for name in sorted(results):
+        record = results[name]
+        about = [record.get("when", ""), record.get("machine", "")]
+        if record.get("cores"):
+            about.append(f"{record['cores']} cores")
+        if record.get("load_average") is not None:
+            about.append(f"load average {record['load_average']} at the end")
+        if record.get("repeat"):
+            about.append(f"medians of {record['repeat']} runs, taken in turn")
+        lines += [f"Measured by `make bench` ({name}): {'; '.join(a for a in about if a)}.", ""]
+        lines += ["| measure | median | target | result |", "|---|---:|---|---|"]
+        for r in record.get("rows", []):
+            row = Row(**r)
+            lines.append(
+                f"| {row.name} | {row.value_text()} | {row.target} | {row.result_text()} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def update_readme(readme: Path | None = None, *, folder: Path | None = None) -> bool:
+    """Write the saved results between the README's bench markers; return whether it changed."""
+    readme = readme or paths.PROJECT_ROOT / "README.md"
+    if not readme.exists():
+        return False
+    text = readme.read_text("utf-8")
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        return False
+    results = {}
+    for path in sorted((folder or _results_dir()).glob("*.json")):
+        try:
+            results[path.stem] = json.loads(path.read_text())
+        except ValueError:
+            continue
+    new = text[: start + len(README_START)] + "\n" + readme_block(results) + text[end:]
+    if new == text:
+        return False
+    readme.write_text(new, "utf-8")
+    return True
 
 
 def _peak_mb() -> float:
@@ -177,6 +380,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m analysis.pipeline.bench", description=__doc__)
     parser.add_argument("--worker", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--quick", action="store_true", help="skip the 10 million record run")
+    parser.add_argument("--no-readme", action="store_true", help="do not update the README")
     args = parser.parse_args(argv)
     if args.worker:
         kind = args.worker[0]
@@ -184,20 +388,32 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(json.dumps(result))
         return 0
 
+    print("Data generation and ingest (each in its own process; time and peak memory)")
     print(f"{'benchmark':<28}{'time':>11}{'peak':>13}   target")
     met = True
+    rows: list[Row] = []
     sizes = [1_000_000] if args.quick else [1_000_000, 10_000_000]
     for n in sizes:
+        print(f"  generating and aggregating {n / 1e6:.0f} million records ...", flush=True)
         r = bench_generate(n)
         target = TARGETS["generate_10M"] if n == 10_000_000 else None
         label = f"generate+aggregate {r['n_records'] / 1e6:.1f}M"
         print(_row(label, r["total_s"], r["peak_rss_mb"], target), flush=True)
+        ok = None if target is None else r["total_s"] < target[0] and r["peak_rss_mb"] < target[1]
         if target is not None:
-            met &= r["total_s"] < target[0] and r["peak_rss_mb"] < target[1]
+            met &= bool(ok)
+        goal = f"< {target[0]:.0f} s, {target[1] / 1024:.0f} GB" if target else ""
+        rows.append(Row(f"{label} ({r['peak_rss_mb']:.0f} MB peak)", r["total_s"], goal, ok))
+    print("  ingesting the synthetic returns ...", flush=True)
     r = bench_ingest()
     label = f"ingest {r['n_files']} returns"
     print(_row(label, r["total_s"], r["peak_rss_mb"], TARGETS["ingest_152x3"]))
-    met &= r["total_s"] < TARGETS["ingest_152x3"][0]
+    ok = r["total_s"] < TARGETS["ingest_152x3"][0]
+    met &= ok
+    rows.append(Row(label, r["total_s"], f"< {TARGETS['ingest_152x3'][0]:.0f} s", ok))
+    save("data", rows)
+    if not args.no_readme and update_readme():
+        print("README: benchmark results updated between the bench markers")
     return 0 if met else 1
 
 

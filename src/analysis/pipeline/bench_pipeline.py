@@ -1,14 +1,21 @@
-"""Build-speed benchmark for ``make bench``: printed figures beside their targets, never a test.
+"""Setup and build speed for ``make bench``: printed beside their targets, never a test.
 
-Measures, with the environment present:
+Timings that are compared are measured in turn, A B A B ..., in one run, and reported as
+medians and their ratio, so a machine that gets busier during the run slows both sides alike:
 
-- a cold ``make figures`` (figures and stamps deleted; the median of ``--repeat`` runs), against
-  30 s;
-- a no-op ``make figures`` straight after, against 2 s;
-- the floor: for each notebook, a bare kernel start plus the imports it needs (every module its
-  run adds to ``sys.modules`` beyond a bare kernel's, found by running it once); the cold build
-  should take at most 1.5 x (sum of floors / cores), and the ratio is printed;
-- ``make test``, against 5 minutes (skip with ``--no-test``).
+- **the environment**: ``.venv`` created from nothing, through the Makefile's own recipe, with uv
+  (``INSTALLER=uv``, the default) and with pip (``INSTALLER=pip``), from the same lock, each in a
+  temporary folder (package download caches warm for both; the two environments are checked to
+  hold the same packages at the same versions). Target: uv takes at most a third of pip's time.
+- **the build**: a cold build of every notebook (``python -m analysis figures`` with ``figures/``
+  and the stamps deleted) against a sequential ``jupyter nbconvert --execute`` of the same
+  notebooks (outputs to a scratch folder). Targets: the build takes at most 0.3 x the sequential
+  time, and at most 15 s on 2 cores. Then a no-op ``make figures``: at most 2 s.
+- ``make test``: at most 5 minutes (skip with ``--no-test``).
+
+Every step prints a line when it starts and the elapsed time while it runs. The results are
+saved in ``build/bench/`` and written into the README between its bench markers
+(:func:`analysis.pipeline.bench.update_readme`).
 """
 
 from __future__ import annotations
@@ -16,130 +23,234 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
+from collections.abc import Callable
 from pathlib import Path
 
 from analysis import paths
+from analysis.pipeline import bench
+from analysis.pipeline.bench import Measure, alternate, timed
 
-__all__ = ["floor_seconds", "main", "needed_modules", "timed"]
+__all__ = ["bench_build", "bench_environment", "main", "same_packages"]
+
+#: Targets: cold build <= BUILD_RATIO x sequential nbconvert and <= BUILD_SECONDS (2 cores);
+#: uv <= ENV_RATIO x pip; no-op <= NOOP_SECONDS; make test <= TEST_SECONDS.
+BUILD_RATIO = 0.3
+BUILD_SECONDS = 15.0
+ENV_RATIO = 1 / 3
+NOOP_SECONDS = 2.0
+TEST_SECONDS = 300.0
 
 
-def timed(cmd: list[str], cwd: Path) -> float:
-    """Run a command and return its wall time in seconds; raise if it fails."""
-    start = time.perf_counter()
-    subprocess.run(cmd, cwd=cwd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return time.perf_counter() - start
+def _clean_env() -> dict[str, str]:
+    """The caller's environment without a parent make's flags or an active venv; Python may
+    keep the bytecode it compiles (as the runner's kernels do), so neither side of a
+    comparison recompiles the same modules on every run."""
+    drop = ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "VIRTUAL_ENV", "PYTHONDONTWRITEBYTECODE")
+    drop += (paths.OUTPUT_ENV,)
+    return {k: v for k, v in os.environ.items() if k not in drop}
 
 
-_MODULES_CELL = "import json as _j, sys as _s\nprint(_j.dumps(sorted(_s.modules)))"
+#: Installers, not part of the lock: uv is only in one environment, and ``python -m venv`` adds
+#: pip (and, on Python 3.11, setuptools) to the other.
+BOOTSTRAP = frozenset({"pip", "setuptools", "wheel", "uv"})
 
 
-def _run_cells(cells: list[str], cwd: Path, env: dict[str, str] | None = None) -> list:
-    import nbformat
-    from nbclient import NotebookClient
-
-    nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(c) for c in cells]
-    client = NotebookClient(
-        nb,
-        kernel_name="python3",
-        shutdown_kernel="immediate",
-        resources={"metadata": {"path": str(cwd)}},
-        timeout=900,
-        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # as the runner's kernels
+def _freeze(venv: Path) -> set[str]:
+    """``name==version`` of every package in ``venv`` but the installers (:data:`BOOTSTRAP`)."""
+    proc = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "list", "--format=freeze"],
+        capture_output=True,
+        text=True,
+        check=True,
     )
-    client.execute(env=env) if env else client.execute()
-    return nb.cells
+    return {
+        line.strip().lower().replace("_", "-")
+        for line in proc.stdout.splitlines()
+        if line.strip() and line.split("==")[0].strip().lower() not in BOOTSTRAP
+    }
 
 
-def _modules_after(cells: list[str], cwd: Path, env: dict[str, str] | None = None) -> set[str]:
-    import json
+def same_packages(a: set[str], b: set[str]) -> str:
+    """Empty when the two environments agree, else what differs (for the report line)."""
+    if a == b:
+        return ""
+    only_a, only_b = sorted(a - b), sorted(b - a)
+    return f"only in the first: {', '.join(only_a) or '-'}; only in the second: {', '.join(only_b) or '-'}"
 
-    out = _run_cells([*cells, _MODULES_CELL], cwd, env)[-1]["outputs"]
-    text = "".join(o.get("text", "") for o in out if o.get("output_type") == "stream")
-    return set(json.loads(text))
 
+def bench_environment(root: Path, repeat: int, log=print) -> dict[str, list[float]]:
+    """Create ``.venv`` from nothing with uv and with pip, alternately; return the times.
 
-def needed_modules(notebook: Path, baseline: set[str]) -> list[str]:
-    """Modules a notebook loads beyond a bare kernel: run it (outputs to a scratch folder) and
-    compare ``sys.modules`` with ``baseline``. This counts the imports its code needs, including
-    those made inside the package's functions (seaborn, statsmodels), not only its import lines.
+    Each run is the Makefile's own recipe (``make VENV=... INSTALLER=...``), so this measures
+    exactly what ``make figures`` does on a fresh clone, installing the same lock.
     """
-    import nbformat
+    scratch = Path(tempfile.mkdtemp(prefix="bench-env-"))
+    env = _clean_env()
+    made: dict[str, Path] = {}
 
-    nb = nbformat.read(notebook, as_version=4)
-    cells = [c.source for c in nb.cells if c.cell_type == "code"]
-    with tempfile.TemporaryDirectory() as scratch:
-        env = {**os.environ, paths.OUTPUT_ENV: scratch, "MPLBACKEND": "Agg"}
-        loaded = _modules_after(cells, notebook.parent, env)
-    return sorted(loaded - baseline)
+    def create(installer: str) -> Callable[[], float]:
+        def run() -> float:
+            venv = scratch / f"venv-{installer}"
+            shutil.rmtree(venv, ignore_errors=True)
+            ready = f"{venv}/.ready"
+            cmd = ["make", "-s", "--no-print-directory", f"VENV={venv}", f"INSTALLER={installer}"]
+            seconds = timed([*cmd, ready], root, env=env, log=log)
+            made[installer] = venv
+            return seconds
+
+        return run
+
+    try:
+        times = alternate(
+            [Measure("uv", create("uv")), Measure("pip", create("pip"))], repeat, log=log
+        )
+        difference = same_packages(_freeze(made["uv"]), _freeze(made["pip"]))
+        log(
+            "  uv and pip installed the same packages at the same versions"
+            if not difference
+            else f"  uv and pip environments DIFFER: {difference}"
+        )
+        if difference:
+            raise RuntimeError(f"the two environments differ: {difference}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return times
 
 
-def floor_seconds(notebook: Path, modules: list[str]) -> float:
-    """Time a fresh kernel that only imports ``modules`` (the floor of the notebook's cost)."""
-    code = (
-        "import importlib\n"
-        f"for _m in {modules!r}:\n"
-        "    try:\n        importlib.import_module(_m)\n"
-        "    except Exception:\n        pass"
-    )
-    start = time.perf_counter()
-    _run_cells([code], notebook.parent)
-    return time.perf_counter() - start
+def _wipe_outputs(root: Path) -> None:
+    shutil.rmtree(root / "build" / "stamps", ignore_errors=True)
+    figures = root / "figures"
+    if figures.is_dir():
+        for path in figures.iterdir():
+            if path.name != ".gitkeep":
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
-def _row(name: str, value: float, target: str, ok: bool) -> str:
-    return f"  {name:<44} {value:>8.2f}   {target:<22} {'met' if ok else 'NOT MET'}"
+def bench_build(root: Path, repeat: int, log=print) -> dict[str, list[float]]:
+    """Cold build against a sequential ``jupyter nbconvert --execute``, alternately.
+
+    The cold build deletes ``figures/`` and the stamps and runs ``python -m analysis figures``
+    (what ``make figures`` runs after the data check); the run times the runner keeps for
+    scheduling stay. nbconvert executes the same notebooks one after another, one kernel each,
+    writing the executed copies and the figures to a scratch folder.
+    """
+    from analysis.pipeline.runner import discover
+
+    notebooks = discover(root / "notebooks")
+    scratch = Path(tempfile.mkdtemp(prefix="bench-nbconvert-"))
+    env = _clean_env()
+    nb_env = {**env, paths.OUTPUT_ENV: str(scratch / "figures"), "MPLBACKEND": "Agg"}
+    nbconvert = [sys.executable, "-m", "jupyter", "nbconvert", "--to", "notebook", "--execute"]
+    nbconvert += ["--ExecutePreprocessor.timeout=900", f"--output-dir={scratch / 'executed'}"]
+    nbconvert += [str(nb) for nb in notebooks]
+
+    def cold() -> float:
+        _wipe_outputs(root)
+        return timed([sys.executable, "-m", "analysis", "figures"], root, env=env, log=log)
+
+    def sequential() -> float:
+        shutil.rmtree(scratch / "figures", ignore_errors=True)
+        (scratch / "figures").mkdir(parents=True)
+        return timed(nbconvert, root / "notebooks", env=nb_env, log=log)
+
+    try:
+        return alternate(
+            [
+                Measure("cold build", cold),
+                Measure(f"nbconvert --execute, {len(notebooks)} notebooks in turn", sequential),
+            ],
+            repeat,
+            log=log,
+        )
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the build-speed figures; return 0 when every target is met, 1 otherwise."""
-    parser = argparse.ArgumentParser(prog="python -m analysis.pipeline.bench_pipeline")
+    """Print the setup and build figures; return 0 when every target is met, 1 otherwise."""
+    try:
+        return _main(argv)
+    except RuntimeError as err:  # a step failed: say which, without a traceback
+        print(f"\nbench: {err}", file=sys.stderr)
+        return 1
+
+
+def _main(argv: list[str] | None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis.pipeline.bench_pipeline",
+        description=__doc__.split("\n\n", 1)[0],
+    )
+    parser.add_argument("--repeat", type=int, default=3, help="rounds of A B per comparison")
+    parser.add_argument("--no-env", action="store_true", help="skip the uv / pip comparison")
+    parser.add_argument("--no-build", action="store_true", help="skip the build comparison")
     parser.add_argument("--no-test", action="store_true", help="skip timing `make test`")
-    parser.add_argument("--repeat", type=int, default=3, help="cold builds to time (median)")
+    parser.add_argument("--no-readme", action="store_true", help="do not update the README")
     args = parser.parse_args(argv)
     root = paths.PROJECT_ROOT
     cores = os.cpu_count() or 1
-    python = [sys.executable, "-m", "analysis", "figures"]
-    print(f"Build speed ({cores} cores)")
-    print(f"  {'measure':<44} {'seconds':>8}   {'target':<22} result")
+    rows: list[bench.Row] = []
+    print(f"Setup and build speed ({cores} cores; {args.repeat} rounds, A B A B, medians)")
 
-    notebooks = sorted((root / "notebooks").glob("[0-9][0-9]_*.ipynb"))
-    baseline = _modules_after([], root / "notebooks")
-    floors = {nb.stem: floor_seconds(nb, needed_modules(nb, baseline)) for nb in notebooks}
-    colds, noops = [], []
-    for _ in range(args.repeat):
-        shutil.rmtree(root / "build" / "stamps", ignore_errors=True)
-        for path in (root / "figures").iterdir():
-            if path.name != ".gitkeep":
-                shutil.rmtree(path) if path.is_dir() else path.unlink()
-        colds.append(timed(python, root))
-        noops.append(timed(["make", "-s", "figures"], root))
-    cold, noop = statistics.median(colds), statistics.median(noops)
-    print(f"  cold builds: {', '.join(f'{c:.2f}' for c in colds)} s (median used)")
-    bound = 1.5 * sum(floors.values()) / cores
-    results = [
-        ("cold make figures (figures deleted)", cold, "<= 30 s", cold <= 30),
-        ("no-op make figures", noop, "<= 2 s", noop <= 2),
-        ("sum of notebook floors / cores", sum(floors.values()) / cores, "(floor)", True),
-        (
-            f"cold build / floor bound (ratio {cold / bound * 1.5:.2f})",
-            cold,
-            f"<= 1.5 x floor = {bound:.1f}",
-            cold <= bound,
-        ),
-    ]
+    if not args.no_env:
+        print("Environment: .venv from nothing, the same lock, uv then pip in turn", flush=True)
+        times = bench_environment(root, args.repeat)
+        uv, pip = bench.median(times["uv"]), bench.median(times["pip"])
+        rows += [
+            bench.Row("create .venv with uv", uv, "", None, times["uv"]),
+            bench.Row("create .venv with pip", pip, "", None, times["pip"]),
+            bench.Row(
+                f"uv / pip (ratio {uv / pip:.2f})",
+                uv / pip,
+                f"<= {ENV_RATIO:.2f}",
+                uv / pip <= ENV_RATIO,
+                unit="ratio",
+            ),
+        ]
+
+    if not args.no_build:
+        rows += _build_rows(root, args.repeat)
     if not args.no_test:
-        test = timed(["make", "-s", "test"], root)
-        results.append(("make test", test, "<= 300 s", test <= 300))
-    for row in results:
-        print(_row(*row))
-    print("  floors per notebook: " + ", ".join(f"{k[:2]} {v:.1f}s" for k, v in floors.items()))
-    return 0 if all(ok for *_, ok in results) else 1
+        print("make test (the whole suite)", flush=True)
+        test = timed(["make", "-s", "test"], root, env=_clean_env())
+        rows.append(bench.Row("make test", test, f"<= {TEST_SECONDS:.0f} s", test <= TEST_SECONDS))
+    print(bench.table(rows))
+    bench.save("pipeline", rows, cores=cores, repeat=args.repeat)
+    if not args.no_readme and bench.update_readme():
+        print("README: benchmark results updated between the bench markers")
+    return 0 if all(r.ok is not False for r in rows) else 1
+
+
+def _build_rows(root: Path, repeat: int) -> list[bench.Row]:
+    """Time the build comparison and the no-op build; return their rows."""
+    print("Build: a cold build and a sequential nbconvert of the same notebooks, in turn")
+    times = bench_build(root, repeat)
+    names = list(times)
+    cold, seq = bench.median(times[names[0]]), bench.median(times[names[1]])
+    print("No-op: make figures straight after a build", flush=True)
+    noop = bench.median(
+        [timed(["make", "-s", "figures"], root, env=_clean_env()) for _ in range(repeat)]
+    )
+    return [
+        bench.Row(
+            "cold build of every notebook",
+            cold,
+            f"<= {BUILD_SECONDS:.0f} s",
+            cold <= BUILD_SECONDS,
+            times[names[0]],
+        ),
+        bench.Row(names[1], seq, "", None, times[names[1]]),
+        bench.Row(
+            f"cold build / nbconvert (ratio {cold / seq:.2f})",
+            cold / seq,
+            f"<= {BUILD_RATIO}",
+            cold / seq <= BUILD_RATIO,
+            unit="ratio",
+        ),
+        bench.Row("no-op make figures", noop, f"<= {NOOP_SECONDS:.0f} s", noop <= NOOP_SECONDS),
+    ]
 
 
 if __name__ == "__main__":

@@ -6,9 +6,13 @@ workers keeps one kernel and resets it between notebooks, so the kernel start an
 imports are paid once per worker; ``--fresh-kernels`` starts a new kernel per notebook instead
 (the tests check that both give byte-identical files). Only when every cell succeeds are its files moved into
 ``figures/``; a failing cell leaves the previous outputs untouched, and the run exits non-zero
-naming the notebook and the cell. A notebook is rerun only when its inputs changed: the notebook
-itself, the package's code, the data, or the pinned environment (a SHA-256 over their bytes,
-stored in ``build/stamps/``), or when one of the files it wrote last time has gone.
+naming the notebook and the code cell. A notebook is rerun when its inputs changed (the notebook
+itself, the package's code, the data, or the pinned environment: a SHA-256 over their bytes,
+stored in ``build/stamps/``) and also when its outputs did: each stamp records the SHA-256 of
+every file the notebook wrote, in the order it wrote them, so a file changed or removed out of
+band (a notebook run by hand in Jupyter writes straight into ``figures/``), or a file with the
+notebook's number that it did not write, makes it run again. ``make figures`` therefore never
+reports "up to date" over figures it did not make.
 
 Two notebooks run at a time by default (longest first, from earlier runs' timings): on a
 2-core machine a third kernel gains nothing.
@@ -19,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -30,7 +35,15 @@ from queue import Empty, SimpleQueue
 
 from analysis import paths
 
-__all__ = ["NotebookResult", "discover", "input_hash", "run_notebooks", "shared_inputs"]
+__all__ = [
+    "NotebookResult",
+    "discover",
+    "input_hash",
+    "recorded_outputs",
+    "run_notebooks",
+    "shared_inputs",
+    "staleness",
+]
 
 STAMP_DIR = "stamps"
 EXECUTED_DIR = "notebooks"
@@ -51,15 +64,40 @@ class NotebookResult:
 def discover(notebooks_dir: Path | None = None, only: Sequence[str] = ()) -> list[Path]:
     """Return the notebooks to build, sorted by name (their number), optionally filtered.
 
-    ``only`` holds name prefixes or stems (``"01"`` or ``"01_missing_children"``).
+    ``only`` holds numbers, name prefixes or stems (``"3"``, ``"03"``, ``"03_looked"`` or
+    ``"03_looked_after_children"``); a bare number means that notebook's two-digit number.
+
+    Raises
+    ------
+    FileNotFoundError
+        If an entry of ``only`` matches no notebook; the message lists the notebooks there are.
     """
     folder = notebooks_dir or paths.NOTEBOOKS
     found = sorted(folder.glob("[0-9][0-9]_*.ipynb"))
-    if only:
-        found = [p for p in found if any(p.stem.startswith(o) for o in only)]
-        if not found:
-            raise FileNotFoundError(f"no notebook in {folder} matches {', '.join(only)}")
-    return found
+    if not only:
+        return found
+    wanted = [_prefix(o) for o in only]
+    unknown = [o for o, w in zip(only, wanted, strict=True) if not _matching(found, w)]
+    if unknown:
+        choices = ", ".join(p.stem for p in found) or "none"
+        raise FileNotFoundError(
+            f"no notebook in {folder} matches {', '.join(unknown)}; the notebooks are: {choices}"
+        )
+    return [p for p in found if any(_matches(p, w) for w in wanted)]
+
+
+def _prefix(text: str) -> str:
+    """``"3"`` -> ``"03_"`` and ``"03"`` -> ``"03_"``; anything else is a name prefix as given."""
+    text = text.strip().removesuffix(".ipynb")
+    return f"{int(text):02d}_" if text.isdigit() and len(text) <= 2 else text
+
+
+def _matches(path: Path, prefix: str) -> bool:
+    return path.stem.startswith(prefix)
+
+
+def _matching(found: Sequence[Path], prefix: str) -> list[Path]:
+    return [p for p in found if _matches(p, prefix)]
 
 
 def shared_inputs(root: Path) -> list[Path]:
@@ -93,26 +131,105 @@ def _stamp_path(build: Path, notebook: Path) -> Path:
     return build / STAMP_DIR / f"{notebook.stem}.json"
 
 
-def _is_current(stamp: Path, digest: str, figures: Path) -> bool:
+def _sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def recorded_outputs(build: Path, notebook: Path | str) -> dict[str, str]:
+    """Return the files a notebook wrote in its last successful run, in the order it wrote them.
+
+    Parameters
+    ----------
+    build : Path
+        The build folder (``build/``) holding the stamps.
+    notebook : Path or str
+        The notebook, or its stem (``"03_looked_after_children"``).
+
+    Returns
+    -------
+    dict
+        Path relative to ``figures/`` -> SHA-256 of the bytes written (empty when the notebook
+        has not been built, or its stamp predates checksums).
+    """
+    stem = notebook if isinstance(notebook, str) else notebook.stem
+    outputs = _read_json(build / STAMP_DIR / f"{stem}.json").get("outputs", {})
+    return dict(outputs) if isinstance(outputs, dict) else {}
+
+
+def _unclaimed(figures: Path, build: Path, notebooks: Sequence[Path]) -> dict[str, list[str]]:
+    """Files in ``figures/`` that no stamp records, by the notebook whose number they carry."""
+    claimed: set[str] = set()
+    for nb in notebooks:
+        stamp = _read_json(_stamp_path(build, nb)).get("outputs", [])
+        claimed.update(stamp)
+    by_notebook: dict[str, list[str]] = {}
+    if not figures.is_dir():
+        return by_notebook
+    for path in sorted(figures.rglob("*")):
+        name = path.relative_to(figures).as_posix()
+        if not path.is_file() or path.name.startswith(".") or name in claimed:
+            continue
+        owner = next((nb.stem for nb in notebooks if path.name.startswith(nb.stem[:3])), None)
+        if owner is not None:
+            by_notebook.setdefault(owner, []).append(name)
+    return by_notebook
+
+
+def staleness(stamp: Path, digest: str, figures: Path, unclaimed: Sequence[str] = ()) -> str | None:
+    """Say why a notebook must run again, or return None when its outputs are current.
+
+    Parameters
+    ----------
+    stamp : Path
+        The notebook's stamp (``build/stamps/NAME.json``).
+    digest : str
+        The SHA-256 of its inputs now (:func:`input_hash`).
+    figures : Path
+        The published outputs folder.
+    unclaimed : sequence of str
+        Files under ``figures/`` that carry the notebook's number but that no run recorded.
+
+    Returns
+    -------
+    str or None
+        A reason a person can read ("figures/03_x.png was changed outside the pipeline"), or
+        None if the inputs are unchanged and every recorded output has the recorded bytes.
+    """
     if not stamp.exists():
-        return False
-    try:
-        record = json.loads(stamp.read_text())
-    except (OSError, ValueError):
-        return False
+        return "not built yet"
+    record = _read_json(stamp)
     if record.get("inputs") != digest:
-        return False
-    return all((figures / name).exists() for name in record.get("outputs", []))
+        return "its inputs changed"
+    outputs = record.get("outputs")
+    if not isinstance(outputs, dict):
+        return "its stamp predates output checksums"
+    for name, checksum in outputs.items():
+        path = figures / name
+        if not path.is_file():
+            return f"figures/{name} was removed"
+        if _sha256(path) != checksum:
+            return f"figures/{name} was changed outside the pipeline"
+    if unclaimed:
+        return f"figures/{unclaimed[0]} was not written by it"
+    return None
 
 
-def _publish(stage: Path, figures: Path, previous: Iterable[str]) -> list[str]:
-    """Move staged files into ``figures/``; drop files this notebook wrote before but not now."""
-    produced = sorted(p.relative_to(stage).as_posix() for p in stage.rglob("*") if p.is_file())
-    for name in produced:
+def _publish(
+    stage: Path, figures: Path, previous: Iterable[str], strays: Iterable[str] = ()
+) -> dict[str, str]:
+    """Move staged files into ``figures/``; drop files this notebook wrote before but not now,
+    and files with its number that it did not write (``strays``). Return name -> SHA-256, in
+    the order the notebook wrote the files (modification time, then name)."""
+    staged = [p for p in stage.rglob("*") if p.is_file()]
+    staged.sort(key=lambda p: (p.stat().st_mtime_ns, p.relative_to(stage).as_posix()))
+    produced: dict[str, str] = {}
+    for path in staged:
+        name = path.relative_to(stage).as_posix()
+        produced[name] = _sha256(path)
         target = figures / name
         target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(stage / name, target)
-    for name in set(previous) - set(produced):
+        os.replace(path, target)
+    for name in (set(previous) | set(strays)) - set(produced):
         (figures / name).unlink(missing_ok=True)
     return produced
 
@@ -162,14 +279,22 @@ def run_notebooks(
     jobs = jobs or max(1, min(2, os.cpu_count() or 1))
     results: dict[str, NotebookResult] = {}
     todo: list[tuple[Path, str]] = []
+    strays = _unclaimed(figures, build, discover(root / "notebooks"))
     for nb in notebooks:
         digest = input_hash(nb, shared, root)
-        if not force and _is_current(_stamp_path(build, nb), digest, figures):
-            results[nb.stem] = NotebookResult(nb.stem, "skipped")
-        else:
+        reason = staleness(_stamp_path(build, nb), digest, figures, strays.get(nb.stem, ()))
+        if force or reason is not None:
             todo.append((nb, digest))
+            if not force and reason not in ("not built yet", "its inputs changed"):
+                log(f"figures: {nb.stem} runs again: {reason}")
+        else:
+            results[nb.stem] = NotebookResult(nb.stem, "skipped")
     if not todo:
-        log(f"figures: all {len(notebooks)} notebooks up to date")
+        log(
+            "figures: the notebook is up to date"
+            if len(notebooks) == 1
+            else f"figures: all {len(notebooks)} notebooks up to date"
+        )
     # Longest first (times from earlier runs), so two workers finish together.
     timings_path = build / TIMINGS
     timings = _read_json(timings_path)
@@ -180,6 +305,12 @@ def run_notebooks(
         queue.put(item)
     lock = threading.Lock()
     done = 0
+    n_workers = min(jobs, total)
+    if total:
+        log(
+            f"figures: running {_plural(total, 'notebook')} of {len(notebooks)}"
+            f", {n_workers} at a time"
+        )
 
     def finish(nb: Path, digest: str, stage: Path, seconds: float, code: int, err: str) -> None:
         nonlocal done
@@ -188,15 +319,16 @@ def run_notebooks(
         else:
             stamp = _stamp_path(build, nb)
             previous = _read_json(stamp).get("outputs", [])
-            produced = _publish(stage, figures, previous)
+            produced = _publish(stage, figures, previous, strays.get(nb.stem, ()))
             stamp.parent.mkdir(parents=True, exist_ok=True)
             stamp.write_text(json.dumps({"inputs": digest, "outputs": produced}, indent=1))
-            result = NotebookResult(nb.stem, "ran", seconds, outputs=produced)
+            result = NotebookResult(nb.stem, "ran", seconds, outputs=list(produced))
         with lock:
             done += 1
             results[result.name] = result
             if result.status == "ran":
-                log(f"[{done}/{total}] {result.name}: {seconds:.1f} s, {len(result.outputs)} files")
+                files = _plural(len(result.outputs), "file")
+                log(f"[{done}/{total}] {result.name}: {seconds:.1f} s, {files}")
             else:
                 log(f"[{done}/{total}] {result.name}: FAILED after {seconds:.1f} s")
                 log("    " + result.error.replace("\n", "\n    "))
@@ -208,7 +340,7 @@ def run_notebooks(
             args=(queue, build, timeout, fresh_kernels, finish),
             name=f"notebook-worker-{i}",
         )
-        for i in range(min(jobs, total))
+        for i in range(n_workers)
     ]
     for thread in workers:
         thread.start()
@@ -221,6 +353,11 @@ def run_notebooks(
     return [results[nb.stem] for nb in notebooks]
 
 
+def _plural(n: int, word: str) -> str:
+    """``_plural(1, "file")`` -> ``"1 file"``; ``_plural(2, "file")`` -> ``"2 files"``."""
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
 def _read_json(path: Path) -> dict:
     try:
         return json.loads(path.read_text())
@@ -230,6 +367,9 @@ def _read_json(path: Path) -> dict:
 
 def _kernel_env() -> dict[str, str]:
     env = dict(os.environ)
+    # Kernels keep the bytecode they compile (the environment is installed without it), so each
+    # module is compiled once, not in every kernel of every build.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     env.setdefault("MPLBACKEND", "Agg")
     env.setdefault("PYTHONHASHSEED", "0")
     # One BLAS thread per kernel: the runner already keeps every core busy with notebooks, and
@@ -325,6 +465,7 @@ def _execute(client, notebook: Path, stage: Path, executed: Path) -> tuple[int, 
     # runs inside a notebook of its own, never in the one being built.
     client.nb = nbformat.v4.new_notebook(cells=[reset])
     client.reset_execution_trackers()
+    current = None  # (code-cell number, cell) being run; None while the set-up cell runs
     try:
         client.execute_cell(reset, 0, store_history=False)
         client.nb = nb
@@ -333,22 +474,42 @@ def _execute(client, notebook: Path, stage: Path, executed: Path) -> tuple[int, 
         for index, cell in enumerate(nb.cells):
             if cell.cell_type == "code":
                 count += 1
+                current = (count, cell)
                 client.execute_cell(cell, index, execution_count=count)
     except (CellExecutionError, CellTimeoutError) as err:
-        index = next(
-            (
-                i
-                for i, cell in enumerate(nb.cells)
-                if any(o.get("output_type") == "error" for o in cell.get("outputs", []))
-            ),
-            None,
-        )
         kind = "timed out" if isinstance(err, CellTimeoutError) else "failed"
-        where = f"cell {index}" if index is not None else "the set-up cell"
-        lines = str(err).strip().splitlines()
-        summary = next((ln for ln in reversed(lines) if ln.strip()), "") if lines else ""
-        return 1, f"{notebook.name}: {where} {kind}: {summary}"
+        return 1, f"{notebook.name}: {_cell_name(current)} {kind}: {_error_line(current, err)}"
     finally:
         executed.parent.mkdir(parents=True, exist_ok=True)
         nbformat.write(nb, executed)
     return 0, ""
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def plain(text: str) -> str:
+    """Remove terminal colour codes (IPython colours its tracebacks)."""
+    return _ANSI.sub("", text)
+
+
+def _cell_name(current) -> str:
+    """Name a cell as a reader finds it: its code-cell number and its first line."""
+    if current is None:
+        return "the set-up cell"
+    number, cell = current
+    first = next((ln.strip() for ln in cell.source.splitlines() if ln.strip()), "")
+    if len(first) > 60:
+        first = first[:57] + "..."
+    return f"code cell {number} ({first})" if first else f"code cell {number}"
+
+
+def _error_line(current, err: Exception) -> str:
+    """The exception's type and first line of its message, without colour codes."""
+    outputs = current[1].get("outputs", []) if current is not None else []
+    for out in outputs:
+        if out.get("output_type") == "error":
+            value = plain(str(out.get("evalue", ""))).strip().splitlines()
+            return f"{out.get('ename', 'Error')}: {value[0] if value else ''}".rstrip(": ")
+    lines = [ln for ln in plain(str(err)).strip().splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else type(err).__name__
