@@ -507,7 +507,7 @@ def _place_labels(ax: Axes) -> None:
     if not texts:
         return
     fig = ax.figure
-    fig.canvas.draw()
+    fig.draw_without_rendering()
     renderer = _renderer(fig)
     ax_box = ax.get_window_extent(renderer)
     others = [_text_box(t, renderer) for t in ax.texts if t.get_gid() != _GID_AUTO]
@@ -805,7 +805,7 @@ def _settle(fig: Figure, rounds: int = 4) -> None:
     """Draw until constrained layout stops moving the axes, so the check sees the saved layout."""
     before = None
     for _ in range(rounds):
-        fig.canvas.draw()
+        fig.draw_without_rendering()
         now = [tuple(np.round(ax.get_position().bounds, 6)) for ax in fig.axes]
         if now == before:
             return
@@ -875,7 +875,7 @@ def _record_drawn_texts(fig: Figure) -> list[_Drawn]:
 
     Text.draw = recording_draw  # type: ignore[method-assign]
     try:
-        fig.canvas.draw()
+        fig.draw_without_rendering()
     finally:
         Text.draw = original  # type: ignore[method-assign]
     out = []
