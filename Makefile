@@ -49,11 +49,13 @@ uv: ## Install uv (pinned UV_VERSION) into .venv; make uses it to install the lo
 data: $(READY) ## Download and verify the public data files (cache: .cache/external; offline: ANALYSIS_DATA_MIRROR)
 	$(PY) -m analysis fetch
 
-figures: $(READY) data ## Build every figure and table (reruns only notebooks whose inputs changed)
+figures: $(READY) ## Build every figure and table (reruns only notebooks whose inputs changed)
+	@$(PY) -m analysis fetch --quiet
 	$(PY) -m analysis figures
 
 test: $(READY) ## Run the whole test suite (lint included; builds figures first if stale)
 	$(MAKE) --no-print-directory lint
+	@$(PY) -m analysis fetch --quiet
 	$(PY) -m analysis figures
 	$(PY) -m pytest
 

@@ -1540,9 +1540,12 @@ def funnel_note(attrs: dict[str, Any] | Any) -> str:
         else "Normal-approximation limits"
     )
     applied = attrs["overdispersion"]
+    # Spiegelhalter's adjustments widen a normal approximation, whatever the unadjusted limits.
     if applied == "multiplicative":
+        limits = "Normal-approximation limits"
         adjustment = f"limits widened by phi = {attrs['phi_applied']:.3g}"
     elif applied == "additive":
+        limits = "Normal-approximation limits"
         adjustment = f"limits widened by tau² = {attrs['tau2_applied']:.3g}"
     else:
         adjustment = "no adjustment"

@@ -1553,6 +1553,11 @@ def register_codes(args: argparse.Namespace) -> frozenset[str]:
 # --------------------------------------------------------------------------- run
 
 
+def _count(n: int, noun: str) -> str:
+    """``1 file``, ``2 files``."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def _output_problem(folder: Path, out: Path, report: Path) -> str | None:
     """Why ``--out`` / ``--errors`` cannot be used, or None."""
     where = folder.resolve()
@@ -1641,8 +1646,9 @@ def run_ingest(args: argparse.Namespace) -> int:
     if rest > 0:
         print(f"ingest: ... and {rest} more error{'s' if rest != 1 else ''}", file=err)
     print(
-        f"ingest: {len(result.files)} files checked, {len(result.valid)} valid and collated "
-        f"({len(result.collated)} rows) to {out}; {len(result.invalid)} invalid, "
-        f"{len(result.errors)} errors in {report_path}; {len(result.skipped)} skipped",
+        f"ingest: {_count(len(result.files), 'file')} checked, {len(result.valid)} valid and "
+        f"collated ({_count(len(result.collated), 'row')}) to {out}; "
+        f"{len(result.invalid)} invalid, {_count(len(result.errors), 'error')} in "
+        f"{report_path}; {len(result.skipped)} skipped",
     )
     return result.exit_code
