@@ -377,34 +377,27 @@ def draw_interval(
     zorder: float = 3,
 ) -> None:
     """Draw an estimate with its interval: a point with whiskers and small caps."""
-    if horizontal:
-        ax.errorbar(
-            [estimate],
-            [position],
-            xerr=[[estimate - low], [high - estimate]],
-            fmt=marker,
-            color=color,
-            mfc=color if filled else "white",
-            ms=markersize,
-            capsize=2.5,
-            elinewidth=1.2,
-            label=label,
-            zorder=zorder,
-        )
-    else:
-        ax.errorbar(
-            [position],
-            [estimate],
-            yerr=[[estimate - low], [high - estimate]],
-            fmt=marker,
-            color=color,
-            mfc=color if filled else "white",
-            ms=markersize,
-            capsize=2.5,
-            elinewidth=1.2,
-            label=label,
-            zorder=zorder,
-        )
+    whisker = [[estimate - low], [high - estimate]]
+    where = (
+        {"x": [estimate], "y": [position], "xerr": whisker}
+        if horizontal
+        else {
+            "x": [position],
+            "y": [estimate],
+            "yerr": whisker,
+        }
+    )
+    ax.errorbar(
+        **where,
+        fmt=marker,
+        color=color,
+        mfc=color if filled else "white",
+        ms=markersize,
+        capsize=2.5,
+        elinewidth=1.2,
+        label=label,
+        zorder=zorder,
+    )
 
 
 def legend_below(
