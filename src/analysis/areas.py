@@ -42,9 +42,7 @@ With small hand-made fake files in the downloaded formats (the real ones come fr
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -56,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from analysis import paths, sources
-from analysis.tables import TableError, display_path
+from analysis.tables import TableError, display_path, read_ragged
 
 __all__ = [
     "BOUNDARY_CHANGES",
@@ -178,36 +176,8 @@ def fake_files(folder: Path | str) -> dict[str, Path]:
 
 
 def _read_csv(path: Path, *, skip: int = 0) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header and (line, fields) rows of a CSV; checks every row's field count."""
-    shown = display_path(path)
-    raw = Path(path).read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = raw.decode("cp1252")
-    reader = csv.reader(io.StringIO(text, newline=""))
-    rows: list[tuple[int, list[str]]] = []
-    try:
-        for fields in reader:
-            rows.append((reader.line_num, fields))
-    except csv.Error as err:
-        raise AreaDataError(shown, reader.line_num, None, f"not valid CSV: {err}") from None
-    if len(rows) <= skip:
-        raise AreaDataError(shown, 1, None, "file is empty (expected a header row)")
-    header = [h.strip() for h in rows[skip][1]]
-    while header and header[-1] == "":
-        header.pop()
-    body = []
-    for line, fields in rows[skip + 1 :]:
-        if not any(f.strip() for f in fields):
-            continue
-        extra = fields[len(header) :]
-        if len(fields) < len(header) or any(f.strip() for f in extra):
-            raise AreaDataError(
-                shown, line, None, f"expected {len(header)} fields, found {len(fields)}"
-            )
-        body.append((line, [f.strip() for f in fields[: len(header)]]))
-    return header, body
+    """Header and (line, stripped fields) rows of a CSV (:func:`analysis.tables.read_ragged`)."""
+    return read_ragged(path, skip=skip, error=AreaDataError, strip=True)
 
 
 def _require(path: Path, header: Sequence[str], columns: Iterable[str]) -> dict[str, int]:

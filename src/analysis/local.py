@@ -55,9 +55,7 @@ Examples
 
 from __future__ import annotations
 
-import csv
 import difflib
-import io
 import math
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -68,7 +66,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import areas, external, paths, sources
-from analysis.tables import TableError, display_path
+from analysis.tables import TableError, display_path, read_ragged
 
 __all__ = [
     "COLUMNS",
@@ -796,35 +794,8 @@ def _decode(path: Path) -> str:
 
 
 def _read(path: Path, *, skip: int = 0) -> tuple[list[str], list[tuple[int, list[str]]]]:
-    """Header (stripped) and (line, fields) rows; trailing empty columns and rows are dropped."""
-    shown = display_path(path)
-    if not Path(path).exists():
-        raise LocalDataError(shown, None, None, "file not found")
-    reader = csv.reader(io.StringIO(_decode(path), newline=""))
-    rows: list[tuple[int, list[str]]] = []
-    try:
-        for fields in reader:
-            rows.append((reader.line_num, fields))
-    except csv.Error as err:
-        raise LocalDataError(shown, reader.line_num, None, f"not valid CSV: {err}") from None
-    if len(rows) <= skip:
-        raise LocalDataError(shown, skip + 1, None, "no header row")
-    header = [h.strip() for h in rows[skip][1]]
-    while header and header[-1] == "":
-        header.pop()
-    if "" in header:
-        raise LocalDataError(shown, rows[skip][0], None, "a column has no name")
-    body = []
-    for line, fields in rows[skip + 1 :]:
-        if not any(f.strip() for f in fields):
-            continue
-        extra = fields[len(header) :]
-        if len(fields) < len(header) or any(f.strip() for f in extra):
-            raise LocalDataError(
-                shown, line, None, f"expected {len(header)} fields, found {len(fields)}"
-            )
-        body.append((line, fields[: len(header)]))
-    return header, body
+    """Header (stripped) and (line, fields) rows (:func:`analysis.tables.read_ragged`)."""
+    return read_ragged(path, skip=skip, error=LocalDataError)
 
 
 class _Table:

@@ -48,6 +48,7 @@ __all__ = [
     "decode_text",
     "display_path",
     "ids_in",
+    "read_ragged",
     "read_rows",
     "sourced_frame",
     "split_ids",
@@ -231,6 +232,79 @@ def read_rows(
     if not out and not allow_empty:
         raise error(shown, 2, None, "no data rows")
     return out
+
+
+def read_ragged(
+    path: Path,
+    *,
+    skip: int = 0,
+    error: type[TableError] = TableError,
+    strip: bool = False,
+) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    """Read a downloaded (publisher's) CSV: header and rows, tolerating spreadsheet exports.
+
+    Publishers' files carry preamble rows (``skip`` of them before the header), empty trailing
+    columns and blank lines, and older ones are in Windows-1252 rather than UTF-8. The header is
+    stripped and its empty trailing columns dropped (a column with no name before them is an
+    error); blank rows are skipped; a row with fewer
+    fields than the header, or with a value beyond it, is an error naming the file and line.
+
+    Parameters
+    ----------
+    path : Path
+        The file.
+    skip : int
+        Rows before the header.
+    error : type
+        The :class:`TableError` subclass to raise.
+    strip : bool
+        Strip blanks around every field.
+
+    Returns
+    -------
+    (list of str, list of (int, list of str))
+        The header, and each row's line number and fields (as many as the header).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> f = Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = f.write_text("Title row,,\\na, b,\\n1,2,\\n,,\\n")
+    >>> read_ragged(f, skip=1)
+    (['a', 'b'], [(3, ['1', '2'])])
+    """
+    shown = display_path(path)
+    if not Path(path).exists():
+        raise error(shown, None, None, "file not found")
+    raw = Path(path).read_bytes()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = raw.decode("cp1252")  # the 2012-2017 releases' files
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows: list[tuple[int, list[str]]] = []
+    try:
+        for fields in reader:
+            rows.append((reader.line_num, fields))
+    except csv.Error as err:
+        raise error(shown, reader.line_num, None, f"not valid CSV: {err}") from None
+    if len(rows) <= skip:
+        raise error(shown, skip + 1, None, "file is empty (expected a header row)")
+    header = [h.strip() for h in rows[skip][1]]
+    while header and header[-1] == "":
+        header.pop()
+    if "" in header:
+        raise error(shown, rows[skip][0], None, "a column has no name")
+    body = []
+    for line, fields in rows[skip + 1 :]:
+        if not any(f.strip() for f in fields):
+            continue
+        extra = fields[len(header) :]
+        if len(fields) < len(header) or any(f.strip() for f in extra):
+            raise error(shown, line, None, f"expected {len(header)} fields, found {len(fields)}")
+        kept = fields[: len(header)]
+        body.append((line, [f.strip() for f in kept] if strip else kept))
+    return header, body
 
 
 def split_ids(cell: str | None) -> list[str]:
