@@ -248,6 +248,10 @@ def test_missing_revisions_flag_changed_values() -> None:
         "2022-11",
         "2024-11",
     )
+    summary = la.revision_summary(rev.reset_index()).set_index("year")
+    # 2021: three authorities in both releases, two changed, net change +10 (X3 had no number).
+    assert summary.loc[2021, ["authorities", "revised", "total_change"]].tolist() == [3, 2, 10.0]
+    assert 2019 not in summary.index  # given by one release only
 
 
 def test_hex_values_put_split_successors_on_their_predecessor() -> None:

@@ -1082,6 +1082,36 @@ def missing_revisions(missing: pd.DataFrame, *, geography: str | None = None) ->
     return out
 
 
+def revision_summary(
+    revisions: pd.DataFrame,
+    measures: Sequence[str] = ("missing_children", "missing_incidents", "cla_during_year"),
+) -> pd.DataFrame:
+    """Per year and measure: authorities two releases both give, how many changed, net change.
+
+    Parameters
+    ----------
+    revisions : pandas.DataFrame
+        From :func:`missing_revisions`.
+    measures : sequence of str
+        The measures to keep.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``year, measure, authorities, revised, total_change`` (later minus earlier, summed).
+    """
+    kept = revisions[revisions["measure"].isin(list(measures))]
+    return (
+        kept.groupby(["year", "measure"])
+        .agg(
+            authorities=("area_code", "nunique"),
+            revised=("revised", "sum"),
+            total_change=("change", "sum"),
+        )
+        .reset_index()
+    )
+
+
 @dataclass(frozen=True)
 class RegionalDispersion:
     """A test of whether regions differ more than the authorities within them."""
