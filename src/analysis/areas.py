@@ -212,20 +212,24 @@ def _region_of(code: str, name: str) -> tuple[str, str]:
     return name, code
 
 
+#: The geography columns every DfE explore-education-statistics table starts with.
+EES_GEOGRAPHY: tuple[str, ...] = (
+    "time_period",
+    "time_identifier",
+    "geographic_level",
+    "country_code",
+    "country_name",
+    "region_code",
+    "region_name",
+    "old_la_code",
+    "new_la_code",
+    "la_name",
+)
+
+
 def _read_b1(path: Path) -> tuple[dict[str, _Code], pd.DataFrame]:
     header, rows = _read_csv(path)
-    need = (
-        "time_period",
-        "geographic_level",
-        "country_code",
-        "country_name",
-        "region_code",
-        "region_name",
-        "old_la_code",
-        "new_la_code",
-        "la_name",
-    )
-    ix = _require(path, header, need)
+    ix = _require(path, header, EES_GEOGRAPHY)
     codes: dict[str, _Code] = {}
     regions: dict[str, dict] = {}
     shown = display_path(path)

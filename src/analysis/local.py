@@ -842,18 +842,7 @@ def _london_part(name: str) -> str | None:
     return {"inner london": "E13000001", "outer london": "E13000002"}.get(name.strip().casefold())
 
 
-_EES_GEO = (
-    "time_period",
-    "time_identifier",
-    "geographic_level",
-    "country_code",
-    "country_name",
-    "region_code",
-    "region_name",
-    "old_la_code",
-    "new_la_code",
-    "la_name",
-)
+_EES_GEO = areas.EES_GEOGRAPHY
 
 
 def _ees_rows(table: _Table, header: list[str], rows, *, extra: Sequence[str] = ()):
