@@ -542,7 +542,7 @@ AUDIT_COLUMNS: tuple[str, ...] = (
 )
 
 
-def audit(*, strict: bool = True, path: Path | None = None) -> pd.DataFrame:
+def audit(*, strict: bool = True, path: Path | None = None, theme: str = "") -> pd.DataFrame:
     """Return every claim with its verdict, recomputing the ones the data can check.
 
     Parameters
@@ -554,6 +554,10 @@ def audit(*, strict: bool = True, path: Path | None = None) -> pd.DataFrame:
         ``recorded_verdict``.
     path : Path, optional
         Another register file (tests).
+    theme : str, optional
+        Only the claims whose ``theme`` starts with this prefix (a notebook's number, ``"02"``),
+        so a theme notebook recomputes its own rules and not every rule in the register;
+        notebook 00 and ``python -m analysis claims`` audit them all.
 
     Returns
     -------
@@ -561,7 +565,8 @@ def audit(*, strict: bool = True, path: Path | None = None) -> pd.DataFrame:
         :data:`AUDIT_COLUMNS`: ``verdict`` is the computed verdict where a rule exists and the
         recorded one otherwise; ``verdict_method`` is ``computed`` or ``typed``; ``finding``
         says in plain words what the data say; ``stated`` is the claim in words. ``attrs``
-        hold the sources used.
+        hold the sources used and ``assessments``: claim id -> the :class:`Assessment` of each
+        computed claim (its ``decided`` range is what the claims overview chart draws).
 
     Examples
     --------
@@ -570,8 +575,9 @@ def audit(*, strict: bool = True, path: Path | None = None) -> pd.DataFrame:
     ['corroborated_with_caveat', 'computed']
     """
     register = load_register(path, computed=RULES)
-    rows, problems = [], []
-    for claim in register.to_dict("records"):
+    rows, problems, assessments = [], [], {}
+    selected = register[register["theme"].str.startswith(theme)] if theme else register
+    for claim in selected.to_dict("records"):
         cid = claim["claim_id"]
         out = dict(claim)
         out["stated"] = describe(claim["value"], claim["qualifier"], claim["unit"])
@@ -581,6 +587,7 @@ def audit(*, strict: bool = True, path: Path | None = None) -> pd.DataFrame:
             result = rule(pd.Series(claim), register)
             out["verdict"], out["finding"] = result.verdict, result.finding
             out["verdict_method"] = "computed"
+            assessments[cid] = result
             if result.verdict != claim["verdict"]:
                 problems.append(
                     f"{cid}: recorded {claim['verdict']!r} but the published data "
@@ -600,8 +607,13 @@ def audit(*, strict: bool = True, path: Path | None = None) -> pd.DataFrame:
             f"{tables.display_path(path or register_path())}: the claims register has drifted from the "
             "published data:\n  " + "\n  ".join(problems)
         )
-    frame = pd.DataFrame(rows)[list(AUDIT_COLUMNS)]
-    frame.attrs.update(sources=register.attrs["sources"], synthetic=False, problems=problems)
+    frame = pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
+    frame.attrs.update(
+        sources=register.attrs["sources"],
+        synthetic=False,
+        problems=problems,
+        assessments=assessments,
+    )
     return frame
 
 
@@ -613,8 +625,7 @@ def for_theme(prefix: str) -> pd.DataFrame:
     >>> for_theme("01")["claim_id"].tolist()
     ['C16', 'C17', 'C18']
     """
-    table = audit()
-    out = table[table["theme"].str.startswith(prefix)].reset_index(drop=True)
+    out = audit(theme=prefix)
     # The claims paraphrase the evidence itself, so a theme's table always cites it.
     used = {s for cell in out["sources"] for s in tables.split_ids(cell)}
     out.attrs.update(sources=sorted(used | {EVIDENCE_SOURCE}), synthetic=False)
