@@ -669,6 +669,14 @@ def _plan(counts: pd.DataFrame, threshold: int) -> tuple[_Layout, np.ndarray, np
     return layout, extended, _suppress_positions(layout, extended, int(threshold))
 
 
+def _withheld_totals(
+    layout: _Layout, mask: np.ndarray, counts: pd.DataFrame
+) -> list[tuple[str, Hashable]]:
+    """The totals ``mask`` withholds, labelled as in ``attrs["withheld_totals"]``."""
+    withheld = np.flatnonzero(mask[layout.n_body :]) + layout.n_body
+    return [layout.withheld_label(int(k), counts.index, counts.columns) for k in withheld]
+
+
 def suppression_mask(table: pd.DataFrame | pd.Series, threshold: int = 5) -> pd.DataFrame:
     """Return the cells to suppress: primary (1..threshold) and secondary (complementary).
 
@@ -707,10 +715,7 @@ def suppression_mask(table: pd.DataFrame | pd.Series, threshold: int = 5) -> pd.
         mask[: layout.n_body].reshape(values.shape), index=counts.index, columns=counts.columns
     )
     out.attrs["primary"] = (values >= 1) & (values <= threshold)
-    out.attrs["withheld_totals"] = [
-        layout.withheld_label(int(k), counts.index, counts.columns)
-        for k in np.flatnonzero(mask[layout.n_body :]) + layout.n_body
-    ]
+    out.attrs["withheld_totals"] = _withheld_totals(layout, mask, counts)
     return out
 
 
@@ -749,7 +754,7 @@ def suppress(
     Raises
     ------
     DisclosureError
-        For a three-way table (see :data:`THREE_WAY`).
+        As :func:`suppression_mask` does.
 
     Examples
     --------
@@ -813,10 +818,7 @@ def suppress(
             "total_label": total_label,
             "primary": primary_labels,
             "secondary": secondary_labels,
-            "withheld_totals": [
-                layout.withheld_label(int(k), counts.index, counts.columns)
-                for k in np.flatnonzero(mask[layout.n_body :]) + layout.n_body
-            ],
+            "withheld_totals": _withheld_totals(layout, mask, counts),
             "totals": _totals_record(layout, extended, mask),
         }
     )

@@ -139,17 +139,12 @@ __all__ = [
 # --------------------------------------------------------------------------- the return's format
 # This module owns the annual return's format; the synthetic generator and the themes import it.
 
+#: A cell of a return: at most one row per file for each combination.
+KEY_COLUMNS: tuple[str, ...] = ("age_band", "sex", "looked_after")
+#: The counts of a cell.
+COUNT_COLUMNS: tuple[str, ...] = ("identified_at_risk", "confirmed_victims", "went_missing")
 #: Columns of an annual return, in order.
-RETURN_COLUMNS: tuple[str, ...] = (
-    "area_code",
-    "period",
-    "age_band",
-    "sex",
-    "looked_after",
-    "identified_at_risk",
-    "confirmed_victims",
-    "went_missing",
-)
+RETURN_COLUMNS: tuple[str, ...] = ("area_code", "period", *KEY_COLUMNS, *COUNT_COLUMNS)
 #: Category codes of a return; ``unknown`` is a valid code in each.
 AGE_BANDS: tuple[str, ...] = ("0-9", "10-12", "13-15", "16-17", "unknown")
 SEXES: tuple[str, ...] = ("female", "male", "unknown")
@@ -173,9 +168,6 @@ def return_file_name(area_code: str, period: str) -> str:
 
 #: Columns of a return (any order in the file; this order in the collated output).
 COLUMNS: tuple[str, ...] = RETURN_COLUMNS
-COUNT_COLUMNS: tuple[str, ...] = ("identified_at_risk", "confirmed_victims", "went_missing")
-#: A cell of a return: at most one row per file for each combination.
-KEY_COLUMNS: tuple[str, ...] = ("age_band", "sex", "looked_after")
 #: Columns of the error report.
 ERROR_COLUMNS: tuple[str, ...] = ("file", "row", "column", "rule", "message")
 #: Failing position meaning "the whole file" (reported with an empty row).
@@ -830,29 +822,22 @@ _count_rules(17, "confirmed_victims")  # R17-R20
 _count_rules(21, "went_missing")  # R21-R24
 
 
-def _above_identified(ctx: ReturnFile, column: str) -> list[int]:
-    pairs = zip(ctx.counts(column), ctx.counts("identified_at_risk"), strict=True)
-    return [
-        i for i, (n, total) in enumerate(pairs) if n is not None and total is not None and n > total
-    ]
+def _above_identified(column: str) -> Callable[[ReturnFile], list[int]]:
+    def check(ctx: ReturnFile) -> list[int]:
+        pairs = zip(ctx.counts(column), ctx.counts("identified_at_risk"), strict=True)
+        return [
+            i
+            for i, (n, total) in enumerate(pairs)
+            if n is not None and total is not None and n > total
+        ]
+
+    return check
 
 
-@_rule(
-    "R25",
-    "confirmed_victims is greater than identified_at_risk",
-    ("confirmed_victims", "identified_at_risk"),
-)
-def _r25(ctx: ReturnFile) -> list[int]:
-    return _above_identified(ctx, "confirmed_victims")
-
-
-@_rule(
-    "R26",
-    "went_missing is greater than identified_at_risk",
-    ("went_missing", "identified_at_risk"),
-)
-def _r26(ctx: ReturnFile) -> list[int]:
-    return _above_identified(ctx, "went_missing")
+for _code, _column in (("R25", "confirmed_victims"), ("R26", "went_missing")):
+    _rule(_code, f"{_column} is greater than identified_at_risk", (_column, "identified_at_risk"))(
+        _above_identified(_column)
+    )
 
 
 def _too_large(column: str) -> Callable[[ReturnFile], list[int]]:
@@ -1380,10 +1365,8 @@ def ingest(
     register : iterable of str, optional
         Area codes accepted; default: the codes of :func:`load_area_register` (the synthetic
         register).
-    exclude : iterable of path
-        Files to skip (listed as skipped).
-    progress : callable, optional
-        Called as ``progress(done, total)`` after each entry.
+    exclude, progress
+        As for :func:`read_returns`: entries to skip, and a callback after each entry.
 
     Returns
     -------

@@ -332,6 +332,16 @@ class _Prepared:
             return out
         return values
 
+    def interval(self, lower: np.ndarray, upper: np.ndarray, method: str, c: float) -> Interval:
+        """The :class:`Interval` of limits ``lower`` and ``upper``, each wrapped as the inputs.
+
+        Series limits carry ``method`` and ``confidence`` in their ``attrs``.
+        """
+        attrs = {"method": method, "confidence": c}
+        return Interval(
+            self.wrap(lower, "lower", **attrs), self.wrap(upper, "upper", **attrs), method, c
+        )
+
     def where(self, mask: np.ndarray) -> str:
         """Describe the first position where ``mask`` is true, for error messages."""
         mask = np.broadcast_to(mask, next(iter(self.arrays.values())).shape)
@@ -480,23 +490,25 @@ def level_text(level: float) -> str:
 def level_suffix(level: float) -> str:
     """A confidence level as a column suffix: 0.95 -> ``"95"``, 0.998 -> ``"99_8"``.
 
-    Funnel tables name their limits ``lower_<suffix>`` and ``upper_<suffix>``.
+    :func:`level_text` without its ``%`` and with ``_`` for the decimal point: funnel tables
+    name their limits ``lower_<suffix>`` and ``upper_<suffix>``.
 
     Parameters
     ----------
     level : float
-        Confidence level as a fraction in (0, 1).
+        As for :func:`level_text`.
 
     Returns
     -------
     str
+        Digits and underscores only, so it can end a column name.
 
     Examples
     --------
     >>> level_suffix(0.95), level_suffix(0.998)
     ('95', '99_8')
     """
-    return f"{_check_confidence(level, 'level') * 100:.10g}".replace(".", "_")
+    return level_text(level).removesuffix("%").replace(".", "_")
 
 
 def significance_label(direction: Literal["high", "low"], level: float) -> str:
@@ -631,8 +643,7 @@ def wilson_interval(x: Numeric, n: Numeric, confidence: float = 0.95) -> Interva
     hi = np.where(
         prep.arrays["x"] == prep.arrays["n"], 1.0, np.clip(np.asarray(hi, dtype=float), 0.0, 1.0)
     )
-    attrs = {"method": "wilson", "confidence": c}
-    return Interval(prep.wrap(lo, "lower", **attrs), prep.wrap(hi, "upper", **attrs), "wilson", c)
+    return prep.interval(lo, hi, "wilson", c)
 
 
 def _poisson_exact(x: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
@@ -739,9 +750,7 @@ def poisson_interval(
     prep = _prepare(x=x)
     _check_counts(prep, "x")
     lo, hi, names = _poisson_core(prep.arrays["x"], c, method)
-    summary = _method_summary(names)
-    attrs = {"method": summary, "confidence": c}
-    return Interval(prep.wrap(lo, "lower", **attrs), prep.wrap(hi, "upper", **attrs), summary, c)
+    return prep.interval(lo, hi, _method_summary(names), c)
 
 
 def rate_interval(
@@ -1069,8 +1078,7 @@ def funnel_limits(
     method = "normal approximation to the binomial"
     if extra := _adjustment_text(phi, tau2):
         method += f", {extra}"
-    attrs = {"method": method, "confidence": c}
-    return Interval(prep.wrap(lo, "lower", **attrs), prep.wrap(hi, "upper", **attrs), method, c)
+    return prep.interval(lo, hi, method, c)
 
 
 def _exact_count_limits(expected: np.ndarray, c: float) -> tuple[np.ndarray, np.ndarray]:
@@ -1170,8 +1178,7 @@ def count_funnel_limits(expected: Numeric, confidence: float = 0.95) -> Interval
         )
     lo, hi = _exact_count_limits(prep.arrays["expected"], c)
     method = "exact Poisson (PHE)"
-    attrs = {"method": method, "confidence": c}
-    return Interval(prep.wrap(lo, "lower", **attrs), prep.wrap(hi, "upper", **attrs), method, c)
+    return prep.interval(lo, hi, method, c)
 
 
 def _poisson_limits(
@@ -1237,8 +1244,7 @@ def _poisson_funnel_limits(
     prep = _prepare(**{name: denominator})
     _check_positive(prep, name, what)
     lo, hi, text = _poisson_limits(float(baseline), prep.arrays[name], per, c, method, phi, tau2)
-    attrs = {"method": text, "confidence": c}
-    return Interval(prep.wrap(lo, "lower", **attrs), prep.wrap(hi, "upper", **attrs), text, c)
+    return prep.interval(lo, hi, text, c)
 
 
 def rate_funnel_limits(
@@ -1665,8 +1671,7 @@ def funnel_lines(funnel: pd.DataFrame, denominator: Numeric, level: float) -> In
     _check_positive(prep, "denominator")
     lo, hi = spec.limits(prep.arrays["denominator"], c)
     method = funnel.attrs.get("method", "")
-    attrs = {"method": method, "confidence": c}
-    return Interval(prep.wrap(lo, "lower", **attrs), prep.wrap(hi, "upper", **attrs), method, c)
+    return prep.interval(lo, hi, method, c)
 
 
 def _funnel_index(prep: _Prepared, labels: Sequence[Hashable] | None, k: int) -> pd.Index:
@@ -1697,6 +1702,24 @@ _FUNNEL_RETURNS = """
         ``overdispersion_statistic``, ``overdispersion_df``, ``overdispersion_p_value``{extra}.
         :func:`funnel_lines` redraws the limits from these.
 """
+
+_FUNNEL_OPTIONS = """levels : sequence of float, default (0.95, 0.998)
+        Control-limit levels as fractions.
+    overdispersion : {{"none", "multiplicative", "additive"}}, default "none"
+        Adjustment to apply if the test rejects (``True`` means ``"multiplicative"``).
+    labels : sequence, optional
+        Area names, used as the index (named ``"area"``). Defaults to the index of a Series
+        input, else 0..k-1.{method}
+    baseline : float, optional
+        Target {value}{per} (e.g. England's) instead of the pooled one.
+    force_adjustment : bool, default False
+        Apply the requested adjustment even if the test does not reject.
+    overdispersion_alpha : float, default 0.05
+        Significance level of the over-dispersion test."""
+
+_FUNNEL_METHOD = """
+    method : {"exact", "normal"}, default "exact"
+        Limits without adjustment: PHE's exact method, or the normal approximation."""
 
 _FUNNEL_OVERDISPERSION = """
     Over-dispersion (Spiegelhalter 2005) is always tested (:func:`overdispersion_test`:
@@ -1739,19 +1762,7 @@ def proportion_funnel(
         Numerators, non-negative and at most ``n``.
     n : array-like or pandas.Series
         Denominators, positive.
-    levels : sequence of float, default (0.95, 0.998)
-        Control-limit levels as fractions.
-    overdispersion : {{"none", "multiplicative", "additive"}}, default "none"
-        Adjustment to apply if the test rejects (``True`` means ``"multiplicative"``).
-    labels : sequence, optional
-        Area names, used as the index (named ``"area"``). Defaults to the index of a Series
-        input, else 0..k-1.
-    baseline : float, optional
-        Target proportion (e.g. England's) instead of the pooled one.
-    force_adjustment : bool, default False
-        Apply the requested adjustment even if the test does not reject.
-    overdispersion_alpha : float, default 0.05
-        Significance level of the over-dispersion test.
+    {options}
     {returns}
     Raises
     ------
@@ -1811,20 +1822,7 @@ def rate_funnel(
         Population at risk, positive.
     per : float, default 10_000
         Rate base (e.g. per 10,000 children).
-    levels : sequence of float, default (0.95, 0.998)
-        Control-limit levels as fractions.
-    overdispersion : {{"none", "multiplicative", "additive"}}, default "none"
-        Adjustment to apply if the test rejects (``True`` means ``"multiplicative"``).
-    labels : sequence, optional
-        Area names for the index (named ``"area"``).
-    method : {{"exact", "normal"}}, default "exact"
-        Limits without adjustment: PHE's exact method, or the normal approximation.
-    baseline : float, optional
-        Target rate per ``per`` instead of the pooled one.
-    force_adjustment : bool, default False
-        Apply the requested adjustment even if the test does not reject.
-    overdispersion_alpha : float, default 0.05
-        Significance level of the over-dispersion test.
+    {options}
     {returns}
     Raises
     ------
@@ -1881,20 +1879,7 @@ def ratio_funnel(
         Observed counts, non-negative.
     expected : array-like or pandas.Series
         Expected counts (e.g. from a model or age-standard rates), positive.
-    levels : sequence of float, default (0.95, 0.998)
-        Control-limit levels as fractions.
-    overdispersion : {{"none", "multiplicative", "additive"}}, default "none"
-        Adjustment to apply if the test rejects (``True`` means ``"multiplicative"``).
-    labels : sequence, optional
-        Area names for the index (named ``"area"``).
-    method : {{"exact", "normal"}}, default "exact"
-        Limits without adjustment.
-    baseline : float, optional
-        Target ratio instead of the pooled one.
-    force_adjustment : bool, default False
-        Apply the requested adjustment even if the test does not reject.
-    overdispersion_alpha : float, default 0.05
-        Significance level of the over-dispersion test.
+    {options}
     {returns}
     Raises
     ------
@@ -1916,16 +1901,19 @@ def ratio_funnel(
     return _funnel("ratio", **locals(), per=1.0)
 
 
-for _f, _inputs, _value, _extra in (
-    (proportion_funnel, "``x``, ``n``", "proportion", ""),
-    (rate_funnel, "``x``, ``population``", "rate", ", ``per``"),
-    (ratio_funnel, "``observed``, ``expected``", "ratio", ""),
+for _f, _inputs, _value, _extra, _method in (
+    (proportion_funnel, "``x``, ``n``", "proportion", "", ""),
+    (rate_funnel, "``x``, ``population``", "rate", ", ``per``", _FUNNEL_METHOD),
+    (ratio_funnel, "``observed``, ``expected``", "ratio", "", _FUNNEL_METHOD),
 ):
     _f.__doc__ = (_f.__doc__ or "").format(
         overdispersion=_FUNNEL_OVERDISPERSION,
+        options=_FUNNEL_OPTIONS.format(
+            method=_method, value=_value, per=" per ``per``" if _extra else ""
+        ),
         returns=_FUNNEL_RETURNS.format(inputs=_inputs, value=_value, extra=_extra),
     )
-del _f, _inputs, _value, _extra
+del _f, _inputs, _value, _extra, _method
 
 
 # --------------------------------------------------------------------------------------------
@@ -1983,8 +1971,7 @@ def rate_ratio(
 
     References
     ----------
-    .. [1] Wilson, E. B. (1927). Probable inference, the law of succession, and statistical
-       inference. *Journal of the American Statistical Association* 22:209-212.
+    .. [1] Wilson (1927), the score interval of the case share: see :func:`wilson_interval`.
 
     Examples
     --------
@@ -2242,31 +2229,19 @@ def claim_test(
         return f"one-sided exact binomial test of share = {t:g} against share {sign[side]} {t:g}"
 
     if p_claimed < alpha:
-        conclusion, test, p = "supported", named(direction), p_claimed
+        decision = {"conclusion": "supported", "test": named(direction), "p_value": p_claimed}
     elif p_opposite < alpha:
-        conclusion, test, p = "contradicted", named(opposite), p_opposite
+        decision = {"conclusion": "contradicted", "test": named(opposite), "p_value": p_opposite}
     else:
-        conclusion, test, p = "inconclusive", named(direction), p_claimed
-    return ClaimTest(
-        x=xi,
-        n=ni,
-        threshold=t,
-        direction=direction,
-        estimate=xi / ni,
-        lower=float(ci.low),
-        upper=float(ci.high),
-        conclusion=conclusion,
-        test=test,
-        p_value=p,
-        alpha=alpha,
-        p_claimed=p_claimed,
-        p_opposite=p_opposite,
-        method=(
-            f"exact binomial tests, one-sided in each direction at {alpha:g}; two-sided "
-            f"Clopper-Pearson interval at {level_text(c)} (the same decision)"
-        ),
-        confidence=c,
+        decision = {"conclusion": "inconclusive", "test": named(direction), "p_value": p_claimed}
+    method = (
+        f"exact binomial tests, one-sided in each direction at {alpha:g}; two-sided "
+        f"Clopper-Pearson interval at {level_text(c)} (the same decision)"
     )
+    claim = {"x": xi, "n": ni, "threshold": t, "direction": direction, "estimate": xi / ni}
+    interval = {"lower": float(ci.low), "upper": float(ci.high), "confidence": c}
+    tests = {"alpha": alpha, "p_claimed": p_claimed, "p_opposite": p_opposite, "method": method}
+    return ClaimTest(**claim, **interval, **decision, **tests)
 
 
 #: Slack for floating-point error when a rounded share's bounds fall exactly on a count.
@@ -2429,6 +2404,21 @@ class Distribution:
         return p[0]
 
 
+#: The Returns and Raises sections of :func:`uniform`, :func:`triangular`, :func:`normal` and
+#: :func:`fixed` (filled into their docstrings below each).
+_DISTRIBUTION_RETURNS = """
+    Returns
+    -------
+    Distribution
+        Its ``params`` in the order of the arguments, for :func:`propagate`.
+
+    Raises
+    ------
+    ValueError
+        If {raises}.
+"""
+
+
 def _finite(**values: Any) -> None:
     for name, v in values.items():
         if not (isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)):
@@ -2442,16 +2432,7 @@ def uniform(low: float, high: float) -> Distribution:
     ----------
     low, high : float
         Bounds, ``low < high``.
-
-    Returns
-    -------
-    Distribution
-
-    Raises
-    ------
-    ValueError
-        If the bounds are not finite or ``low >= high``.
-
+    {returns}
     Examples
     --------
     >>> uniform(180_000, 220_000).mean  # "about 200,000", +/- 10%
@@ -2470,16 +2451,7 @@ def triangular(low: float, mode: float, high: float) -> Distribution:
     ----------
     low, mode, high : float
         ``low <= mode <= high`` and ``low < high``.
-
-    Returns
-    -------
-    Distribution
-
-    Raises
-    ------
-    ValueError
-        If the parameters are not finite or not ordered.
-
+    {returns}
     Examples
     --------
     >>> triangular(180_000, 200_000, 220_000).mean
@@ -2501,16 +2473,7 @@ def normal(mean: float, sd: float) -> Distribution:
     mean : float
     sd : float
         Standard deviation, positive.
-
-    Returns
-    -------
-    Distribution
-
-    Raises
-    ------
-    ValueError
-        If the parameters are not finite or ``sd <= 0``.
-
+    {returns}
     Examples
     --------
     >>> normal(0.29, 0.02).mean
@@ -2528,16 +2491,7 @@ def fixed(value: float) -> Distribution:
     Parameters
     ----------
     value : float
-
-    Returns
-    -------
-    Distribution
-
-    Raises
-    ------
-    ValueError
-        If ``value`` is not finite.
-
+    {returns}
     Examples
     --------
     >>> fixed(498).mean
@@ -2545,6 +2499,16 @@ def fixed(value: float) -> Distribution:
     """
     _finite(value=value)
     return Distribution("fixed", (float(value),))
+
+
+for _f, _raises in (
+    (uniform, "the bounds are not finite or ``low >= high``"),
+    (triangular, "the parameters are not finite or not ordered"),
+    (normal, "the parameters are not finite or ``sd <= 0``"),
+    (fixed, "``value`` is not finite"),
+):
+    _f.__doc__ = (_f.__doc__ or "").format(returns=_DISTRIBUTION_RETURNS.format(raises=_raises))
+del _f, _raises
 
 
 def propagate(

@@ -366,6 +366,11 @@ def sourced_frame(
 class Column:
     """What one column of a table must hold.
 
+    :meth:`problem` strips a value and names the first rule it breaks, in this order: empty
+    (only a ``required`` column's error), ``vocabulary``, ``pattern``, then for a ``number`` or
+    ``integer`` column finite, whole, ``minimum`` and ``maximum``; :func:`check_rows` adds
+    ``unique`` across the rows.
+
     Parameters
     ----------
     name : str
