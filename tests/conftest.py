@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import math
 import os
 import shutil
+from collections.abc import Callable
 from pathlib import Path
 
 import matplotlib
@@ -36,3 +38,21 @@ def figures_built() -> Path:
     if not (figures / "01_missing_chain.png").exists():
         pytest.skip("figures/ not built: run `make figures` (make test does it first)")
     return figures
+
+
+@pytest.fixture(scope="session")
+def wilson() -> Callable[[float, float], tuple[float, float]]:
+    """The 95% Wilson score interval for ``x`` of ``n``, written out from the formula.
+
+    ``(2x + z^2 -/+ z sqrt(z^2 + 4x(1 - x/n))) / (2(n + z^2))`` with ``z = Phi^-1(0.975)``
+    (Wilson, 1927): independent of the package and of statsmodels.
+    """
+    z = 1.959963984540054  # Phi^-1(0.975)
+
+    def interval(x: float, n: float) -> tuple[float, float]:
+        centre = 2 * x + z**2
+        half = z * math.sqrt(z**2 + 4 * x * (1 - x / n))
+        denom = 2 * (n + z**2)
+        return (centre - half) / denom, (centre + half) / denom
+
+    return interval

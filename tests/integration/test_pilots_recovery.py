@@ -32,7 +32,7 @@ def test_truth_inside_cluster_robust_interval(seed: int) -> None:
 def test_truth_inside_placebo_interval(seed: int) -> None:
     panel = pilots.generate_panel(seed=seed)
     placebo = pilots.placebo_estimates(panel, 300, seed=seed)
-    fitted = pilots.fast_did(panel)
+    fitted = pilots.fit_did(panel)
     for term in ("pilot", "post"):
         lo, hi = pilots.placebo_interval(fitted[term], placebo)
         assert lo <= 0.6 <= hi, (term, lo, hi)

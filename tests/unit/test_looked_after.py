@@ -8,21 +8,14 @@ REF2012 = 605,100; CIN2012 = 369,400; CPP2010 = 39,100; CPP2013 = 43,100.
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 
 import numpy as np
 import pytest
 
 from analysis.themes import looked_after
 
-Z95 = 1.959963984540054
-
-
-def wilson(x: int, n: int, z: float = Z95) -> tuple[float, float]:
-    centre = 2 * x + z**2
-    half = z * math.sqrt(z**2 + 4 * x * (1 - x / n))
-    denom = 2 * (n + z**2)
-    return (centre - half) / denom, (centre + half) / denom
+Wilson = Callable[[float, float], tuple[float, float]]  # the fixture in tests/conftest.py
 
 
 def test_lac_series_first_published_and_revised() -> None:
@@ -59,7 +52,7 @@ def test_looked_after_share() -> None:
     assert t.loc[2010, "population_basis"].startswith("assumed")
 
 
-def test_ceop_in_care_bounds() -> None:
+def test_ceop_in_care_bounds(wilson: Wilson) -> None:
     b = looked_after.ceop_in_care_bounds().set_index("reading")
     shares = b["share"].tolist()
     # 311/2083 = 0.14930; 311/(2083 - 1087 = 996) = 0.31225; (311 + 1087 = 1398)/2083 = 0.67115
@@ -69,7 +62,7 @@ def test_ceop_in_care_bounds() -> None:
     assert b["upper"].iloc[0] == pytest.approx(hi, abs=1e-9)
 
 
-def test_overrepresentation_barnardos() -> None:
+def test_overrepresentation_barnardos(wilson: Wilson) -> None:
     o = looked_after.overrepresentation((11_000_000, 11_000_000), ("LAC2011",))
     bar = o.set_index("case_group").loc["Barnardo's one-day survey"]
     # 0.29 x 498 = 144.42 -> 144; consistent counts 142..146
@@ -85,7 +78,7 @@ def test_overrepresentation_barnardos() -> None:
     assert lo < wilson(144, 498)[0] and hi > wilson(144, 498)[1]
 
 
-def test_overrepresentation_population_range_is_conservative() -> None:
+def test_overrepresentation_population_range_is_conservative(wilson: Wilson) -> None:
     o = looked_after.overrepresentation((11e6, 12e6), ("LAC2009", "LAC2011"))
     row = o.iloc[0]
     assert row["pop_share_low"] == pytest.approx(60_900 / 12e6)
@@ -116,7 +109,7 @@ def test_known_ladder_per_10000() -> None:
     assert k.loc["CPP2010", "value"] == 39_100 and k.loc["CPP2013", "value"] == 43_100
 
 
-def test_age_matched_overrepresentation_by_hand() -> None:
+def test_age_matched_overrepresentation_by_hand(wilson: Wilson) -> None:
     # 2012: 67,050 looked after of 11,403,970 aged 0-17. Suppose 37,720-37,740 of them aged
     # 10-17 and 40%-48% of all children aged 10-17. Share among 10-17s: lowest
     # 37,720 / (11,403,970 x 0.48), highest 37,740 / (11,403,970 x 0.40).

@@ -8,24 +8,17 @@ BAR01 = fewer than 0.5 of local authorities; CEOP03 = 13 LSCBs; OCC05 = 0.88.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import pytest
 
 from analysis import stats
 from analysis.themes import lscb
 
-Z95 = 1.959963984540054  # Phi^-1(0.975)
+Wilson = Callable[[float, float], tuple[float, float]]  # the fixture in tests/conftest.py
 
 
-def wilson(x: int, n: int, z: float = Z95) -> tuple[float, float]:
-    """Wilson score interval written out from the formula (independent of statsmodels)."""
-    centre = 2 * x + z**2
-    half = z * math.sqrt(z**2 + 4 * x * (1 - x / n))
-    denom = 2 * (n + z**2)
-    return (centre - half) / denom, (centre + half) / denom
-
-
-def test_wilson_helper_matches_reference_value() -> None:
+def test_wilson_helper_matches_reference_value(wilson: Wilson) -> None:
     # PHEindicatormethods reference: 65/100 -> (0.552544432969, 0.736357517569)
     lo, hi = wilson(65, 100)
     assert lo == pytest.approx(0.552544432969, abs=1e-9)
@@ -40,7 +33,7 @@ def test_bedfordshire_counts_reconstructed_from_shares() -> None:
     assert (t["unit"] == "proportion of LSCBs").all()
 
 
-def test_bedfordshire_wilson_interval_for_a_quarter() -> None:
+def test_bedfordshire_wilson_interval_for_a_quarter(wilson: Wilson) -> None:
     # 25/100 at 95%: centre = (50 + 3.8415) / 207.683 = 0.25925; half-width
     # = 1.96 x sqrt(3.8415 + 75) / 207.683 = 0.08380 -> (0.17545, 0.34305)
     t = lscb.bedfordshire_shares().set_index("figure_id")
@@ -83,7 +76,7 @@ def test_counts_consistent_with_share() -> None:
     assert stats.counts_consistent_with_share(0.38, 100) == (38, 38)
 
 
-def test_evidence_claims_ranges_and_outer_limits() -> None:
+def test_evidence_claims_ranges_and_outer_limits(wilson: Wilson) -> None:
     c = lscb.evidence_claims(0.5).set_index("figure_ids")
     over_half = c.loc["JAGO01"]
     assert (over_half["x_min"], over_half["x_max"], over_half["n"]) == (51, 100, 100)

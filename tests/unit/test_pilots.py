@@ -116,20 +116,108 @@ def test_relative_month() -> None:
     assert pilots.relative_month(weeks).tolist() == expected
 
 
-def test_fast_fitter_matches_statsmodels(panel: pd.DataFrame) -> None:
-    slow = pilots.fit_did(panel)
-    fast = pilots.fast_did(panel)
+def statsmodels_fit(data: pd.DataFrame, outcome: str, terms: list[str]):
+    """The reference fit: statsmodels' Poisson GLM by formula, cluster-robust by force."""
+    import statsmodels.api as sm
+    import statsmodels.formula.api as smf
+
+    data = data.reset_index(drop=True)
+    groups = pd.factorize(data["force_code"], sort=True)[0]
+    formula = f"{outcome} ~ C(force_code) + C(week) + {' + '.join(terms)}"
+    model = smf.glm(formula, data=data, family=sm.families.Poisson())
+    return model.fit(cov_type="cluster", cov_kwds={"groups": groups})
+
+
+def assert_matches(ours: pilots.DidResult, reference, term: str) -> None:
+    assert ours.beta == pytest.approx(reference.params[term], abs=1e-8)
+    assert ours.se == pytest.approx(reference.bse[term], rel=1e-6)
+    assert ours.p_value == pytest.approx(reference.pvalues[term], rel=1e-6, abs=1e-300)
+    assert ours.n_obs == reference.nobs
+
+
+@pytest.mark.parametrize("outcome", ["missing", "reports"])
+def test_fit_did_matches_statsmodels(panel: pd.DataFrame, outcome: str) -> None:
+    reference = statsmodels_fit(panel, outcome, ["pilot", "post"])
+    fitted = pilots.fit_did(panel, outcome)
     for term in ("pilot", "post"):
-        assert fast[term].beta == pytest.approx(slow[term].beta, abs=1e-8)
-        assert fast[term].se == pytest.approx(slow[term].se, rel=1e-6)
+        assert_matches(fitted[term], reference, term)
+        assert fitted[term].rate_ratio == pytest.approx(np.exp(reference.params[term]))
+        lower, upper = np.exp(reference.conf_int().loc[term])
+        assert (fitted[term].lower, fitted[term].upper) == pytest.approx((lower, upper))
 
 
-def test_fast_fitter_without_post_weeks() -> None:
+def test_fit_did_without_post_weeks() -> None:
     panel = pilots.generate_panel(seed=2, weeks_post=0)
-    slow, fast = pilots.fit_did(panel), pilots.fast_did(panel)
-    assert set(slow) == set(fast) == {"pilot"}
-    assert fast["pilot"].beta == pytest.approx(slow["pilot"].beta, abs=1e-8)
-    assert fast["pilot"].se == pytest.approx(slow["pilot"].se, rel=1e-6)
+    fitted = pilots.fit_did(panel)
+    assert set(fitted) == {"pilot"}
+    assert_matches(fitted["pilot"], statsmodels_fit(panel, "missing", ["pilot"]), "pilot")
+
+
+def test_fit_did_on_an_unbalanced_panel(panel: pd.DataFrame) -> None:
+    # a panel with cells missing at random (including pilot-force weeks) and shuffled rows
+    rng = np.random.default_rng(11)
+    part = panel[rng.random(len(panel)) > 0.1].sample(frac=1.0, random_state=3)
+    fitted = pilots.fit_did(part)
+    reference = statsmodels_fit(part, "missing", ["pilot", "post"])
+    for term in ("pilot", "post"):
+        assert_matches(fitted[term], reference, term)
+    with pytest.raises(ValueError, match="one row per force and week"):
+        pilots.fit_did(pd.concat([panel, panel.iloc[:1]]))
+
+
+def test_event_study_matches_statsmodels(panel: pd.DataFrame) -> None:
+    es = pilots.fit_event_study(panel).set_index("rel_month")
+    data = panel.copy()
+    names = {}
+    for m in sorted(set(panel["rel_month"]) - {-1}):
+        names[m] = f"m{m + 100}"
+        data[names[m]] = (data["treated"] & (data["rel_month"] == m)).astype(int)
+    reference = statsmodels_fit(data, "missing", list(names.values()))
+    for m, name in names.items():
+        assert es.loc[m, "beta"] == pytest.approx(reference.params[name], abs=1e-8)
+        assert es.loc[m, "se"] == pytest.approx(reference.bse[name], rel=1e-6)
+        lower, upper = np.exp(reference.conf_int().loc[name])
+        assert (es.loc[m, "lower"], es.loc[m, "upper"]) == pytest.approx((lower, upper))
+
+
+def test_placebo_draw_matches_statsmodels(panel: pd.DataFrame) -> None:
+    # draw 0 refitted independently: its four forces labelled as pilots among the comparison forces
+    placebo = pilots.placebo_estimates(panel, n_draws=3, seed=4)
+    control = panel[~panel["treated"]].copy()
+    fake = control["force_code"].isin(placebo.loc[0, "forces"].split(";"))
+    control["pilot"] = (fake & (control["period"] == "pilot")).astype(int)
+    control["post"] = (fake & (control["period"] == "post")).astype(int)
+    reference = statsmodels_fit(control, "missing", ["pilot", "post"])
+    assert placebo.loc[0, "beta"] == pytest.approx(reference.params["pilot"], abs=1e-8)
+    assert placebo.loc[0, "se"] == pytest.approx(reference.bse["pilot"], rel=1e-6)
+    assert placebo.loc[0, "beta_post"] == pytest.approx(reference.params["post"], abs=1e-8)
+
+
+def test_coverage_simulation_matches_statsmodels() -> None:
+    # each row is the DiD on generate_panel(seed), fitted here by statsmodels
+    sim = pilots.coverage_simulation([3, 5], rate_ratio=0.7).set_index("seed")
+    for seed in (3, 5):
+        reference = statsmodels_fit(
+            pilots.generate_panel(seed=seed, rate_ratio=0.7), "missing", ["pilot", "post"]
+        )
+        lower, upper = np.exp(reference.conf_int().loc["pilot"])
+        assert sim.loc[seed, "rate_ratio"] == pytest.approx(np.exp(reference.params["pilot"]))
+        assert sim.loc[seed, "se"] == pytest.approx(reference.bse["pilot"], rel=1e-6)
+        assert (sim.loc[seed, "lower"], sim.loc[seed, "upper"]) == pytest.approx((lower, upper))
+        assert sim.loc[seed, "covers"] == (lower <= 0.7 <= upper)
+
+
+def test_coverage_placebo_columns_follow_placebo_interval() -> None:
+    sim = pilots.coverage_simulation([2], n_placebo=6).iloc[0]
+    panel = pilots.generate_panel(seed=2)
+    placebo = pilots.placebo_estimates(panel, 6, seed=2)
+    # the placebo interval by hand: beta_hat minus the 97.5% and 2.5% placebo quantiles
+    lo_q, hi_q = np.quantile(placebo["beta"], [0.025, 0.975])
+    beta = np.log(sim["rate_ratio"])
+    assert (sim["placebo_lower"], sim["placebo_upper"]) == pytest.approx(
+        (np.exp(beta - hi_q), np.exp(beta - lo_q))
+    )
+    assert sim["placebo_covers"] == (sim["placebo_lower"] <= 0.6 <= sim["placebo_upper"])
 
 
 def test_event_study_structure(panel: pd.DataFrame) -> None:

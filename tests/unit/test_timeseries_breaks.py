@@ -167,6 +167,30 @@ def test_geography_break_is_optional_and_labelled(ax):
     _assert_no_line_crosses(ax, 2016, 2017)
 
 
+def test_runs_split_where_find_breaks_does():
+    # hand-made series: a geography change in 2012, a unit change in 2014, then a gap in years
+    frame = pd.DataFrame(
+        {
+            "year": [2014, 2010, 2011, 2012, 2013, 2016],
+            "definition": ["d"] * 6,
+            "unit": ["calls", "incidents", "incidents", "incidents", "incidents", "calls"],
+            "geography": ["E", "EW", "EW", "E", "E", "E"],
+        }
+    )
+    years = [r["year"].tolist() for r in timeseries.runs(frame, "year")]
+    assert years == [[2010, 2011, 2012, 2013], [2014, 2016]]
+    years = [
+        r["year"].tolist() for r in timeseries.runs(frame, "year", also_break_on=["geography"])
+    ]
+    assert years == [[2010, 2011], [2012, 2013], [2014, 2016]]
+    assert [len(r) for r in timeseries.runs(frame, "year", unit_col=None)] == [6]
+    breaks = timeseries.find_breaks(frame, "year", also_break_on=["geography"])
+    assert [b.x for b in breaks] == [2011.5, 2013.5]
+    assert timeseries.runs(frame.iloc[:0], "year") == []
+    with pytest.raises(TypeError):
+        timeseries.runs(frame, "year", unit="unit")
+
+
 def test_rate_per_10000_uses_previous_mid_year_population():
     rates = timeseries.rate_per(timeseries.select("assessment_factors", "CINCSE")).set_index("year")
     # hand arithmetic: CINCSE2025 = 12400 episodes; POP0017_2024 = 12,183,016 children

@@ -367,6 +367,7 @@ def overrepresentation(
     looked_after_ids : sequence of str
         Looked-after figures spanning the period (e.g. LAC2009-LAC2011 for CEOP's window).
     confidence : float, default 0.95
+        Level of each case share's Wilson interval (carried into the ratio's interval).
 
     Returns
     -------
@@ -434,6 +435,7 @@ def age_matched_overrepresentation(
     year : int, default 2012
         Year of the looked-after count and of the mid-year population.
     confidence : float, default 0.95
+        As for :func:`overrepresentation`.
 
     Returns
     -------

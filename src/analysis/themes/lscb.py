@@ -242,8 +242,9 @@ def pledge_counts(
     Returns
     -------
     pandas.DataFrame
-        Columns ``when, status, count_min, count_max, count_point, share_min, share_max, unit,
-        figure_ids, source_id, note``.
+        A row for each date, ``when`` = January 2012 and April 2012, with ``status``, the
+        counts ``count_min, count_max, count_point``, the shares ``share_min, share_max`` of
+        ``local_authorities``, and ``unit, figure_ids, source_id, note``.
 
     Examples
     --------

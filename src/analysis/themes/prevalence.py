@@ -160,7 +160,10 @@ def prevalence_table(
     assumed_months : mapping, optional
         ``{figure: months}``: assumed length for a vague period.
     per : float, default 10_000
+        Rate base: children in the population per rate.
     confidence : float, default 0.95
+        Level of the Poisson interval of an exact count (PHE's convention: exact below 10
+        events, Byar's approximation from 10).
 
     Returns
     -------

@@ -299,6 +299,23 @@ def _key_columns(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     return frame[present].astype(object).where(frame[present].notna(), "")
 
 
+def _break_columns(
+    definition_col: str = "definition",
+    unit_col: str | None = "unit",
+    also_break_on: Sequence[str] = (),
+) -> list[str]:
+    """The columns whose change is a break (the keywords of :func:`find_breaks`)."""
+    return [definition_col, *([unit_col] if unit_col else []), *also_break_on]
+
+
+def _run_ids(keys: pd.DataFrame) -> pd.Series:
+    """Number the runs of equal consecutive rows of ``keys`` 1, 2, ... (a change starts one)."""
+    changed = (keys != keys.shift()).any(axis=1)
+    if len(changed):
+        changed.iloc[0] = True
+    return changed.cumsum()
+
+
 def find_breaks(
     frame: pd.DataFrame,
     x: str,
@@ -321,9 +338,8 @@ def find_breaks(
     >>> [(b.x, b.label) for b in find_breaks(frame, "year")]
     [(2013.0, 'definition changed')]
     """
-    columns = [definition_col, *([unit_col] if unit_col else []), *also_break_on]
     ordered = frame.sort_values(x, kind="stable")
-    return _breaks(ordered, x, columns)
+    return _breaks(ordered, x, _break_columns(definition_col, unit_col, also_break_on))
 
 
 def _midpoint(a: Any, b: Any) -> Any:
@@ -345,15 +361,11 @@ def _breaks(ordered: pd.DataFrame, x: str, columns: Sequence[str]) -> list[Break
     return out
 
 
-def runs(
-    frame: pd.DataFrame,
-    x: str,
-    *,
-    definition_col: str = "definition",
-    unit_col: str | None = "unit",
-    also_break_on: Sequence[str] = (),
-) -> list[pd.DataFrame]:
+def runs(frame: pd.DataFrame, x: str, **keys: Any) -> list[pd.DataFrame]:
     """Split one series (sorted by ``x``) into runs of equal definition, unit and declared columns.
+
+    ``keys`` are the keywords of :func:`find_breaks` (``definition_col``, ``unit_col``,
+    ``also_break_on``): a run ends where it finds a break.
 
     Examples
     --------
@@ -362,14 +374,10 @@ def runs(
     >>> [r["year"].tolist() for r in runs(frame, "year")]
     [[2010, 2011], [2015]]
     """
-    columns = [definition_col, *([unit_col] if unit_col else []), *also_break_on]
     ordered = frame.sort_values(x, kind="stable").reset_index(drop=True)
     if ordered.empty:
         return []
-    keys = _key_columns(ordered, columns)
-    changed = (keys != keys.shift()).any(axis=1)
-    changed.iloc[0] = True
-    run_id = changed.cumsum()
+    run_id = _run_ids(_key_columns(ordered, _break_columns(**keys)))
     return [part for _, part in ordered.groupby(run_id, sort=True)]
 
 
@@ -410,11 +418,7 @@ def _draw_one_unit(
 ) -> tuple[list[Line2D], list[Break]]:
     ordered = frame.sort_values(x, kind="stable").reset_index(drop=True)
     ordered = ordered[ordered[y].notna()]
-    keys = _key_columns(ordered, columns)
-    changed = (keys != keys.shift()).any(axis=1)
-    if len(changed):
-        changed.iloc[0] = True
-    run_id = changed.cumsum()
+    run_id = _run_ids(_key_columns(ordered, columns))
     lines: list[Line2D] = []
     colour = color
     for i, (_, part) in enumerate(ordered.groupby(run_id, sort=True)):
