@@ -14,19 +14,27 @@ Calibration and assumptions
 * The child-population total equals the published England figure ``POP0017_2012`` and the
   looked-after total equals ``LAC2012`` (first published), both read through
   :func:`analysis.published.figure` and both hit *exactly* by largest-remainder rounding.
+* The areas are **calibrated to England's real upper-tier authorities**, by a few summary
+  numbers (:data:`AUTHORITIES`, made by :func:`calibrate_to_authorities` from the downloaded
+  ONS and DfE files and checked against them by a test whenever the files are at hand): area
+  sizes follow the shape of the authorities' child populations at mid-2012; the national
+  level of children identified as at risk is the rate of episodes with child sexual
+  exploitation recorded at the end of assessment in 2017-18 (the earliest year DfE publishes
+  by authority), per 10,000 children; and the areas' rates vary between one another, before
+  the planted hotspots, as much as those authorities' rates did that year (Spiegelhalter's
+  additive tau², :func:`calibrated_parameters`). This makes the areas *like* real authorities
+  in size and spread; it does not make any of them a real place, and the counts are children
+  in a monitoring tool's sense, set to the level of a measure that counts episodes.
 * **Assumption** (no published total in the project): England had about 1,800 children's homes
   (``SyntheticParameters.childrens_homes_total``). This is a stated assumption of the right order
   of magnitude for 2012, not a traced figure.
-* **Assumption**: about 6,000 children a year identified as at risk nationally
-  (``records_per_period``), with about a third confirmed as victims. This is of the order of the
-  2,409 confirmed victims in 14 months and 16,500 children at high risk reported by the Office of
-  the Children's Commissioner (figures ``OCC01`` and ``OCC02``), but it is not calibrated to them.
+* **Assumption**: about a third of the children identified are confirmed as victims.
 * Area-level rates: a child looked after is ``looked_after_rate_ratio`` times as likely to be
   identified as a child who is not; areas with more children's homes per child have higher rates;
-  each area-year has a gamma-distributed random effect (gamma-Poisson over-dispersion); and
-  ``n_hotspots`` planted hotspot areas have their rate multiplied by ``hotspot_multiplier``. The
-  hotspot codes are recorded in the parameters file (``hotspots.area_codes``) and in the
-  area truth file (column ``hotspot``).
+  each area-year has a gamma-distributed random effect (gamma-Poisson over-dispersion),
+  independent from year to year; and ``n_hotspots`` planted hotspot areas have their rate
+  multiplied by ``hotspot_multiplier``. The hotspot codes are recorded in the parameters file
+  (``hotspots.area_codes``) and in the area truth file (column ``hotspot``).
 
 Output files (under :data:`analysis.paths.DATA_SYNTHETIC` by default)
 --------------------------------------------------------------------
@@ -69,18 +77,23 @@ from analysis.returns import (
 from analysis.tables import atomic_write_text
 
 __all__ = [
+    "AUTHORITIES",
     "EXPLOITATION_TYPES",
     "OUTCOMES",
     "PERIODS",
     "RECORD_COLUMNS",
     "REFERRAL_SOURCES",
     "REGISTER_COLUMNS",
+    "SIZE_PROBABILITIES",
+    "AuthorityCalibration",
     "SyntheticData",
     "SyntheticParameters",
     "add_arguments",
     "aggregate_returns",
     "area_codes",
     "area_period_truth",
+    "calibrate_to_authorities",
+    "calibrated_parameters",
     "generate_records",
     "largest_remainder",
     "make_register",
@@ -145,6 +158,182 @@ TRUTH_FILE = "synthetic_area_truth.csv"
 PARAMETERS_FILE = "synthetic_parameters.json"
 
 _N_CELLS = len(AGE_BANDS) * len(SEXES) * len(LOOKED_AFTER)
+#: Rates are per 10,000 children aged 0 to 17.
+PER = 10_000
+
+
+# --------------------------------------------------------------------------- calibration
+
+
+@dataclass(frozen=True)
+class AuthorityCalibration:
+    """Summary numbers of England's real upper-tier authorities that the synthetic areas copy.
+
+    A handful of numbers, never a table: :func:`calibrate_to_authorities` computes them from the
+    downloaded files, :data:`AUTHORITIES` holds the committed values, and a test recomputes them
+    from the files whenever the mirror is present (``tests/unit/test_synthetic.py``), so the
+    two cannot drift apart.
+
+    Attributes
+    ----------
+    population_year : int
+        Mid-year of the ONS child-population estimates the area sizes copy (2012: the year of
+        the evidence and of the synthetic register's published total).
+    population_sources : tuple of str
+        Provenance ids of the population file (``data/published/sources.csv``).
+    population_authorities : int
+        Authorities with an estimate that year.
+    size_probabilities, size_quantiles : tuple of float
+        Quantiles of the authorities' child populations (:func:`numpy.quantile`, linear) at
+        ``size_probabilities``, each divided by the median: the shape of the size
+        distribution, free of its scale (the register's total is the published England figure).
+    rate_year : int
+        Reporting year (to 31 March) of the assessment factors whose rates the areas copy
+        (2018, the earliest DfE publishes by authority).
+    rate_sources : tuple of str
+        Provenance ids of the factors file and of the population estimates behind its rates.
+    rate_authorities : int
+        Authorities with a count and a population that year.
+    national_rate : float
+        Episodes of assessment with child sexual exploitation recorded, per 10,000 children
+        aged 0 to 17, all those authorities together (episodes, not children).
+    between_area_tau2 : float
+        How much the authorities' rates vary beyond Poisson chance: the DerSimonian-Laird
+        moment estimate of the variance of their rate ratios (observed / expected at the
+        national rate), :func:`analysis.stats.overdispersion_test` with no winsorising; its
+        square root is the coefficient of variation of the underlying rates.
+    method : str
+        The above in words.
+    """
+
+    population_year: int
+    population_sources: tuple[str, ...]
+    population_authorities: int
+    size_probabilities: tuple[float, ...]
+    size_quantiles: tuple[float, ...]
+    rate_year: int
+    rate_sources: tuple[str, ...]
+    rate_authorities: int
+    national_rate: float
+    between_area_tau2: float
+    method: str = (
+        "sizes: quantiles of the child populations (aged 0 to 17) of the authorities with an "
+        "estimate in the population year, divided by their median; rates: episodes with child "
+        "sexual exploitation recorded at the end of assessment per 10,000 children (the "
+        "previous mid-year's estimate, as DfE's rates use) in the rate year, all authorities "
+        "with a count and a population together, and the DerSimonian-Laird estimate of the "
+        "variance of their rate ratios beyond Poisson chance (no winsorising)"
+    )
+
+    def __post_init__(self) -> None:
+        probs, quants = self.size_probabilities, self.size_quantiles
+        if len(probs) < 2 or len(probs) != len(quants):
+            raise ValueError("size_probabilities and size_quantiles need one value each, 2 or more")
+        if list(probs) != sorted(probs) or not 0 <= probs[0] < probs[-1] <= 1:
+            raise ValueError("size_probabilities must rise within [0, 1]")
+        if list(quants) != sorted(quants) or quants[0] <= 0:
+            raise ValueError("size_quantiles must be positive and not fall")
+        if self.national_rate <= 0 or self.between_area_tau2 < 0:
+            raise ValueError("national_rate must be positive and between_area_tau2 not negative")
+
+
+#: Probabilities at which the real authorities' child populations are summarised.
+SIZE_PROBABILITIES: tuple[float, ...] = (0.02, 0.1, 0.25, 0.5, 0.75, 0.9, 0.98)
+
+#: The committed calibration: recomputed from the ONS and DfE files by
+#: ``calibrate_to_authorities(local.load_child_population(), local_authorities.assessment_panel())``
+#: in the drift test and in notebook 06.
+AUTHORITIES = AuthorityCalibration(
+    population_year=2012,
+    population_sources=("SRC-EXT-POPULATION-2012-2024",),
+    population_authorities=149,
+    size_probabilities=SIZE_PROBABILITIES,
+    size_quantiles=(0.3464, 0.573, 0.7053, 1.0, 1.5541, 2.493, 4.8509),
+    rate_year=2018,
+    rate_sources=("SRC-EXT-CIN-FACTORS-2018-2025", "SRC-EXT-POPULATION-2012-2024"),
+    rate_authorities=149,
+    national_rate=17.115,
+    between_area_tau2=0.2111,
+)
+
+
+def calibrate_to_authorities(
+    population: pd.DataFrame,
+    rates: pd.DataFrame,
+    *,
+    population_year: int = 2012,
+    rate_year: int = 2018,
+    probabilities: tuple[float, ...] = SIZE_PROBABILITIES,
+) -> AuthorityCalibration:
+    """Summarise real authorities' sizes and rates: the numbers the synthetic areas copy.
+
+    Parameters
+    ----------
+    population : pandas.DataFrame
+        Tidy child-population estimates (:func:`analysis.local.load_child_population`):
+        ``geography``, ``measure``, ``year``, ``value`` and ``source_id``. Local-authority rows
+        of ``child_population`` in ``population_year`` with a value above 0 are used.
+    rates : pandas.DataFrame
+        A rate panel (e.g. :func:`analysis.themes.local_authorities.assessment_panel` of child
+        sexual exploitation): ``year``, ``events`` and ``children``, one row per authority;
+        ``attrs["sources"]`` names its provenance. Rows of ``rate_year`` with a count and a
+        population above 0 are used.
+    population_year, rate_year : int
+        Which year of each.
+    probabilities : tuple of float
+        Where the size distribution is summarised.
+
+    Returns
+    -------
+    AuthorityCalibration
+        Rounded as committed: quantile ratios to 4 decimals, the rate to 3, tau² to 4.
+
+    Examples
+    --------
+    Five authorities of 10,000 to 50,000 children; two with 10 and 30 episodes per 20,000
+    (national rate 10 per 10,000, ratios 0.5 and 1.5 on 20 expected each): ``Q = 20 * 0.25 *
+    2 = 10`` on 1 df and ``tau² = (10 - 1) / (40 - 20) = 0.45``.
+
+    >>> pop = pd.DataFrame({"geography": "local authority", "measure": "child_population",
+    ...                     "year": 2012, "value": [1e4, 2e4, 3e4, 4e4, 5e4], "source_id": "P"})
+    >>> rates = pd.DataFrame({"year": 2018, "events": [10, 30], "children": [2e4, 2e4]})
+    >>> rates.attrs["sources"] = ["F", "P"]
+    >>> c = calibrate_to_authorities(pop, rates, probabilities=(0.0, 0.5, 1.0))
+    >>> c.size_quantiles, c.national_rate, c.between_area_tau2
+    ((0.3333, 1.0, 1.6667), 10.0, 0.45)
+    """
+    from analysis import stats
+
+    pop = population[
+        (population["geography"] == "local authority")
+        & (population["measure"] == "child_population")
+        & (population["year"] == population_year)
+        & (population["value"] > 0)
+    ]
+    if len(pop) < 2:
+        raise ValueError(f"fewer than two authorities with a child population in {population_year}")
+    sizes = pop["value"].to_numpy(dtype=float)
+    quantiles = np.quantile(sizes, probabilities) / np.median(sizes)
+
+    use = rates[(rates["year"] == rate_year) & rates["events"].notna() & (rates["children"] > 0)]
+    if len(use) < 2 or use["events"].sum() <= 0:
+        raise ValueError(f"fewer than two authorities with a count and a population in {rate_year}")
+    events = use["events"].to_numpy(dtype=float)
+    children = use["children"].to_numpy(dtype=float)
+    expected = children * events.sum() / children.sum()
+    test = stats.overdispersion_test(events / expected, 1.0, np.sqrt(1.0 / expected), trim=0.0)
+    return AuthorityCalibration(
+        population_year=int(population_year),
+        population_sources=tuple(sorted(set(pop["source_id"].dropna()) - {""})),
+        population_authorities=len(pop),
+        size_probabilities=tuple(float(p) for p in probabilities),
+        size_quantiles=tuple(round(float(q), 4) for q in quantiles),
+        rate_year=int(rate_year),
+        rate_sources=tuple(sorted(rates.attrs.get("sources", ()))),
+        rate_authorities=len(use),
+        national_rate=round(PER * float(events.sum() / children.sum()), 3),
+        between_area_tau2=round(float(test.tau2), 4),
+    )
 
 
 @dataclass(frozen=True)
@@ -166,28 +355,31 @@ class SyntheticParameters:
         Financial years generated, ``YYYY-YY``.
     population_figure, looked_after_figure : str
         Published figure ids the register totals are calibrated to.
-    population_sigma : float
-        Standard deviation of log area size (lognormal); 0.6 spreads 152 areas over roughly
-        20,000 to 300,000 children.
-    population_clip : tuple of float
-        Area sizes are clipped to this range relative to the median before scaling.
+    calibration : AuthorityCalibration
+        The real authorities the areas copy (default :data:`AUTHORITIES`): area sizes follow
+        the shape of their child populations, the national level their rate of child sexual
+        exploitation at assessment, and the spread between areas theirs.
     looked_after_sigma : float
         Standard deviation of the log looked-after rate between areas.
     childrens_homes_total : int
         *Assumption*: children's homes in England (no published total in the project).
     childrens_homes_sigma : float
         Spread of children's homes per looked-after child between areas (lognormal).
-    records_per_period : float
-        *Assumption*: expected national number of children identified as at risk per year.
+    records_per_period : float, optional
+        Expected national number of children identified as at risk per year, at the mean of
+        ``period_trend``. ``None`` (the default): calibrated, ``calibration.national_rate``
+        per 10,000 of the register's children (:func:`calibrated_parameters`).
     period_trend : tuple of float
         Relative level of identification in each period (recording improving over time).
     looked_after_rate_ratio : float
         *Assumption*: rate ratio, looked-after versus other children.
     homes_effect : float
         Log rate change per unit of relative children's-home density (``d / mean(d) - 1``).
-    dispersion_shape : float
+    dispersion_shape : float, optional
         Shape ``k`` of the gamma area-year effect (mean 1, coefficient of variation
-        ``1 / sqrt(k)``).
+        ``1 / sqrt(k)``). ``None`` (the default): calibrated so that the areas' rates vary
+        between one another, before the planted hotspots, as much as the real authorities'
+        (``calibration.between_area_tau2``; :func:`calibrated_parameters`).
     n_hotspots, hotspot_multiplier : int, float
         Planted hotspots: how many areas and their rate multiplier.
     """
@@ -197,16 +389,15 @@ class SyntheticParameters:
     periods: tuple[str, ...] = PERIODS
     population_figure: str = "POP0017_2012"
     looked_after_figure: str = "LAC2012"
-    population_sigma: float = 0.6
-    population_clip: tuple[float, float] = (0.3, 5.0)
+    calibration: AuthorityCalibration = AUTHORITIES
     looked_after_sigma: float = 0.35
     childrens_homes_total: int = 1800
     childrens_homes_sigma: float = 0.5
-    records_per_period: float = 6000.0
+    records_per_period: float | None = None
     period_trend: tuple[float, ...] = (0.85, 1.0, 1.15)
     looked_after_rate_ratio: float = 30.0
     homes_effect: float = 0.25
-    dispersion_shape: float = 8.0
+    dispersion_shape: float | None = None
     n_hotspots: int = 5
     hotspot_multiplier: float = 2.5
     age_probabilities: tuple[float, ...] = (0.04, 0.16, 0.48, 0.32)
@@ -231,10 +422,10 @@ class SyntheticParameters:
                 "ASSUMPTION: about 1,800 children's homes in England in 2012; no published total "
                 "is held by the project, so this is an order-of-magnitude assumption"
             ),
-            "records_per_period": (
-                "ASSUMPTION: about 6,000 children a year identified as at risk of CSE nationally, "
-                "about a third confirmed as victims; of the order of OCC01 (2,409 confirmed "
-                "victims in 14 months) and OCC02 (16,500 at high risk) but not calibrated to them"
+            "confirmed_share": (
+                "ASSUMPTION: about a third of the children identified as at risk are confirmed "
+                "as victims (confirmed_base and its increments); the number identified is "
+                "calibrated (see calibration), the share confirmed is not"
             ),
             "looked_after_rate_ratio": (
                 "ASSUMPTION: a looked-after child is 30 times as likely to be identified as at "
@@ -242,8 +433,9 @@ class SyntheticParameters:
             ),
             "area_rates": (
                 "ASSUMPTION: rates rise with children's homes per child (homes_effect), vary "
-                "between area-years by a gamma effect with shape dispersion_shape, and are "
-                "multiplied by hotspot_multiplier in the planted hotspots"
+                "between area-years by a gamma effect (its shape is calibrated so the spread "
+                "matches the real authorities'; see calibration), independently from year to "
+                "year, and are multiplied by hotspot_multiplier in the planted hotspots"
             ),
         },
     )
@@ -255,6 +447,10 @@ class SyntheticParameters:
             raise ValueError("period_trend needs one value per period")
         if not 0 <= self.n_hotspots <= self.n_areas:
             raise ValueError("n_hotspots must be between 0 and n_areas")
+        for name in ("records_per_period", "dispersion_shape"):
+            value = getattr(self, name)
+            if value is not None and not value > 0:
+                raise ValueError(f"{name} must be positive, or None to calibrate it")
 
     def to_dict(self) -> dict[str, Any]:
         """Return the parameters as JSON-ready plain types (tuples become lists).
@@ -267,31 +463,40 @@ class SyntheticParameters:
         out: dict[str, Any] = {}
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            if isinstance(value, tuple):
-                value = list(value)
+            if dataclasses.is_dataclass(value):
+                value = dataclasses.asdict(value)
             elif isinstance(value, Mapping):
                 value = dict(value)
-            out[f.name] = value
+            out[f.name] = _lists(value)
         return out
+
+
+def _lists(value: Any) -> Any:
+    """Tuples to lists, all the way down (JSON-ready)."""
+    if isinstance(value, tuple | list):
+        return [_lists(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _lists(v) for k, v in value.items()}
+    return value
 
 
 @dataclass(frozen=True)
 class SyntheticData:
-    """A complete synthetic collection (see :func:`simulate`).
+    """A complete synthetic collection (see :func:`simulate`): the register, the planted rates,
+    the records and the returns, with the parameters and the calibration that made them.
 
     Attributes
     ----------
     parameters : SyntheticParameters
+        As used, the calibrated values filled in (:func:`calibrated_parameters`).
     calibration : dict
-        Published figures used: ``{"child_population": {...}, "looked_after": {...}}``.
-    register : pandas.DataFrame
-        One row per area (:data:`REGISTER_COLUMNS`).
-    truth : pandas.DataFrame
-        One row per area and period with the planted rates (:func:`area_period_truth`).
-    records : pandas.DataFrame
-        One row per case record (:data:`RECORD_COLUMNS`), categorical columns.
-    returns : pandas.DataFrame
-        Every cell of every area's return (:data:`RETURN_COLUMNS`).
+        Published figures used (``child_population``, ``looked_after``), the real authorities
+        copied (``authorities``) and the values derived from them (``derived``).
+    register, truth, records, returns : pandas.DataFrame
+        The area register (:data:`REGISTER_COLUMNS`, one row per area); the planted rates, one
+        row per area and period (:func:`area_period_truth`); the case records
+        (:data:`RECORD_COLUMNS`, categorical columns); every cell of every area's return
+        (:data:`RETURN_COLUMNS`).
     """
 
     parameters: SyntheticParameters
@@ -397,8 +602,11 @@ def make_register(
 ) -> pd.DataFrame:
     """Build the synthetic area register, calibrated to published England totals.
 
-    Child populations are lognormal area sizes scaled so they sum exactly to the published
-    ``params.population_figure`` (largest-remainder rounding); looked-after children are the
+    Area sizes follow the real authorities' child populations (``params.calibration``): a
+    stratified sample of the quantile function through ``size_quantiles`` (linear in log size
+    between the summarised probabilities, so no area is smaller or larger than the outermost
+    quantiles), scaled so they sum exactly to the published ``params.population_figure``
+    (largest-remainder rounding); looked-after children are the
     population times a lognormal area rate, scaled to ``params.looked_after_figure`` exactly;
     children's homes are spread in proportion to looked-after children times a lognormal factor
     and sum to ``params.childrens_homes_total``, which is an **assumption** (no published total).
@@ -433,8 +641,11 @@ def make_register(
     rng, _, _ = _rngs(params.seed)
     n = params.n_areas
 
-    size = rng.lognormal(0.0, params.population_sigma, n)
-    size = np.clip(size / np.median(size), *params.population_clip)
+    cal = params.calibration
+    probs = np.asarray(cal.size_probabilities, dtype=float)
+    u = (rng.permutation(n) + rng.random(n)) / n  # one draw in each n-th of [0, 1)
+    u = probs[0] + (probs[-1] - probs[0]) * u
+    size = np.exp(np.interp(u, probs, np.log(cal.size_quantiles)))
     population = largest_remainder(size, pop_fig["value"])
 
     lac_rate = rng.lognormal(0.0, params.looked_after_sigma, n)
@@ -468,6 +679,81 @@ def _looked_after_share(register: pd.DataFrame, ratio: float) -> np.ndarray:
     return weighted / np.maximum(pop - lac + weighted, 1.0)
 
 
+def _background(register: pd.DataFrame, params: SyntheticParameters) -> tuple[np.ndarray, ...]:
+    """Each area's children, its children's-homes multiplier and its weight before hotspots."""
+    pop = register["child_population"].to_numpy(dtype=float)
+    lac = register["looked_after"].to_numpy(dtype=float)
+    homes = register["childrens_homes"].to_numpy(dtype=float)
+    density = homes / np.maximum(pop, 1.0)
+    rel = density / density.mean() if density.mean() > 0 else np.ones(len(pop))
+    homes_mult = np.exp(params.homes_effect * (rel - 1.0))
+    return pop, homes_mult, (pop - lac + params.looked_after_rate_ratio * lac) * homes_mult
+
+
+def calibrated_parameters(
+    register: pd.DataFrame, params: SyntheticParameters | None = None
+) -> SyntheticParameters:
+    """Fill in the calibrated ``records_per_period`` and ``dispersion_shape`` (where ``None``).
+
+    The level: ``calibration.national_rate`` per 10,000 of the register's children. The
+    spread: with ``E_i`` area *i*'s expected count at the national rate (mean period) and
+    ``b_i`` its rate relative to the national one from looked-after children and children's
+    homes (population-weighted mean 1; the planted hotspots come on top), the
+    DerSimonian-Laird estimate of :class:`AuthorityCalibration` computed on one period's counts
+    has expectation ``(sum E (b - 1)² + sum b - I + (sum E b² - sum E² b² / sum E) / k) / D``,
+    ``D = sum E - sum E² / sum E``, for a gamma area-year effect of shape ``k``. Setting it to
+    ``calibration.between_area_tau2`` gives ``k``.
+
+    Parameters
+    ----------
+    register : pandas.DataFrame
+        From :func:`make_register`.
+    params : SyntheticParameters, optional
+        The parameters that made ``register``.
+
+    Returns
+    -------
+    SyntheticParameters
+        ``params`` with both values set (unchanged if they were given).
+
+    Raises
+    ------
+    ValueError
+        If the areas' looked-after and children's-homes effects alone vary more than the
+        target, so that no gamma effect can be added (give ``dispersion_shape``).
+
+    Examples
+    --------
+    The committed collection: 17.115 per 10,000 of England's children at mid-2012
+    (``POP0017_2012``) is about 19,500 a year.
+
+    >>> c = calibrated_parameters(make_register())
+    >>> round(c.records_per_period), round(c.dispersion_shape, 2)
+    (19518, 5.96)
+    """
+    params = params or SyntheticParameters()
+    cal = params.calibration
+    pop, _, base = _background(register, params)
+    changes: dict[str, float] = {}
+    level = params.records_per_period
+    if level is None:
+        level = changes["records_per_period"] = cal.national_rate * float(pop.sum()) / PER
+    if params.dispersion_shape is None:
+        e = level * pop / pop.sum()
+        b = (base / pop) / (base.sum() / pop.sum())
+        d = e.sum() - (e**2).sum() / e.sum()
+        fixed = (e * (b - 1.0) ** 2).sum() + b.sum() - len(b)
+        per_k = (e * b**2).sum() - (e**2 * b**2).sum() / e.sum()
+        inverse = (cal.between_area_tau2 * d - fixed) / per_k
+        if not inverse > 0:
+            raise ValueError(
+                "the areas' looked-after and children's-homes effects alone vary more than the "
+                f"real authorities (tau2 {cal.between_area_tau2:g}): give dispersion_shape"
+            )
+        changes["dispersion_shape"] = 1.0 / float(inverse)
+    return dataclasses.replace(params, **changes) if changes else params
+
+
 def area_period_truth(
     register: pd.DataFrame, params: SyntheticParameters | None = None
 ) -> pd.DataFrame:
@@ -483,6 +769,8 @@ def area_period_truth(
     where ``d`` is children's homes per child, ``hotspot`` is ``params.hotspot_multiplier`` in
     the planted hotspots and 1 elsewhere, and ``c`` is set so the national expected total
     ``sum_i mean[i, t]`` is ``params.records_per_period * trend[t]`` (trend scaled to mean 1).
+    ``records_per_period`` and ``k`` are calibrated where ``None``
+    (:func:`calibrated_parameters`).
 
     Parameters
     ----------
@@ -506,7 +794,7 @@ def area_period_truth(
     >>> len(truth), int(truth.loc[truth["hotspot"], "area_code"].nunique())
     (30, 2)
     """
-    params = params or SyntheticParameters()
+    params = calibrated_parameters(register, params)
     _, rng, _ = _rngs(params.seed)
     n, n_periods = len(register), len(params.periods)
     hotspot_idx = np.sort(rng.choice(n, size=params.n_hotspots, replace=False))
@@ -514,18 +802,13 @@ def area_period_truth(
     hotspot[hotspot_idx] = True
     hot_mult = np.where(hotspot, params.hotspot_multiplier, 1.0)
 
-    pop = register["child_population"].to_numpy(dtype=float)
-    lac = register["looked_after"].to_numpy(dtype=float)
-    homes = register["childrens_homes"].to_numpy(dtype=float)
-    density = homes / np.maximum(pop, 1.0)
-    rel = density / density.mean() if density.mean() > 0 else np.ones(n)
-    homes_mult = np.exp(params.homes_effect * (rel - 1.0))
-    base = (pop - lac + params.looked_after_rate_ratio * lac) * homes_mult * hot_mult
+    _, homes_mult, base = _background(register, params)
+    base = base * hot_mult
 
     trend = np.asarray(params.period_trend, dtype=float)
     trend = trend / trend.mean()
-    expected = np.outer(base / base.sum(), params.records_per_period * trend)  # (n, periods)
-    k = params.dispersion_shape
+    level, k = float(params.records_per_period), float(params.dispersion_shape)  # type: ignore[arg-type]
+    expected = np.outer(base / base.sum(), level * trend)  # (n, periods)
     gamma = rng.gamma(k, 1.0 / k, size=expected.shape)
     codes = np.asarray(register["area_code"], dtype=object)
     return pd.DataFrame(
@@ -775,12 +1058,30 @@ def simulate(
     """
     params = params or SyntheticParameters()
     register = make_register(params, figures)
+    given = params
+    params = calibrated_parameters(register, params)
     truth = area_period_truth(register, params)
     records = generate_records(register, params, truth)
     returns = aggregate_returns(records)
+    calibrated = {
+        name: {"value": getattr(params, name), "calibrated": getattr(given, name) is None}
+        for name in ("records_per_period", "dispersion_shape")
+    }
     return SyntheticData(
         parameters=params,
-        calibration=dict(register.attrs["calibration"]),
+        calibration={
+            **register.attrs["calibration"],
+            "authorities": _lists(dataclasses.asdict(params.calibration)),
+            "derived": {
+                "note": (
+                    "records_per_period: national_rate per 10,000 of the register's children; "
+                    "dispersion_shape: the gamma shape at which the expected tau2 of one "
+                    "period's counts, before the planted hotspots, equals between_area_tau2 "
+                    "(analysis.synthetic.calibrated_parameters); calibrated false means given"
+                ),
+                **calibrated,
+            },
+        },
         register=register,
         truth=truth,
         records=records,
@@ -819,7 +1120,10 @@ def _parameters_document(data: SyntheticData) -> dict[str, Any]:
         "calibration": {
             "note": (
                 "register totals equal these published figures exactly (largest-remainder "
-                "rounding); values read through analysis.published.figure"
+                "rounding); values read through analysis.published.figure; area sizes, the "
+                "national level and the spread between areas copy the real authorities "
+                "summarised in authorities (analysis.synthetic.AUTHORITIES), which makes the "
+                "areas like real authorities, not real places"
             ),
             **data.calibration,
         },
@@ -854,7 +1158,7 @@ def _parameters_document(data: SyntheticData) -> dict[str, Any]:
                 for period, row in by_period.iterrows()
             },
         },
-        "parameters": params.to_dict(),
+        "parameters": {**params.to_dict(), "calibration": "see calibration.authorities"},
     }
 
 
@@ -931,35 +1235,31 @@ def write_synthetic(
 # --------------------------------------------------------------------------- command line
 
 
+#: The options of ``python -m analysis synthetic``: flag, type and help (every default None).
+_OPTIONS: tuple[tuple[str, type, str], ...] = (
+    ("--out", Path, "folder to write to (default: data/synthetic/ of the project)"),
+    ("--seed", int, f"random seed (default {SyntheticParameters.seed}: the committed files)"),
+    (
+        "--records-per-period",
+        float,
+        "expected national records per period (default: calibrated, the real authorities' "
+        f"{AUTHORITIES.national_rate:g} per 10,000 children)",
+    ),
+)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the options of ``python -m analysis synthetic`` to ``parser``.
+    """Add the options of ``python -m analysis synthetic`` (:data:`_OPTIONS`) to ``parser``.
 
     Examples
     --------
-    >>> p = argparse.ArgumentParser()
-    >>> add_arguments(p)
-    >>> p.parse_args(["--seed", "3"]).seed
-    3
+    >>> parser = argparse.ArgumentParser()
+    >>> add_arguments(parser)
+    >>> vars(parser.parse_args(["--seed", "3"]))
+    {'out': None, 'seed': 3, 'records_per_period': None}
     """
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="folder to write to (default: data/synthetic/ of the project)",
-    )
-    parser.add_argument(
-        "--seed",
-        type=int,
-        default=None,
-        help=f"random seed (default {SyntheticParameters.seed}, which makes the committed files)",
-    )
-    parser.add_argument(
-        "--records-per-period",
-        type=float,
-        default=None,
-        help="expected national records per period (default "
-        f"{SyntheticParameters.records_per_period:g}, an assumption)",
-    )
+    for flag, kind, text in _OPTIONS:
+        parser.add_argument(flag, type=kind, default=None, help=text)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -1,7 +1,9 @@
 """The synthetic generator: calibration, labelling, planted structure, determinism and speed.
 
-Expected values come from the published figures, hand arithmetic or the model stated in the
-module docstring, never from the generator's own output.
+Expected values come from the published figures, the committed calibration numbers, hand
+arithmetic or the model stated in the module docstring, never from the generator's own output.
+(The committed calibration numbers are checked against the real files in
+``tests/integration/test_hotspots_recovery.py``.)
 """
 
 from __future__ import annotations
@@ -18,8 +20,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from analysis import published, returns, synthetic
-from analysis.synthetic import SyntheticParameters
+from analysis import published, returns, sources, synthetic
+from analysis.synthetic import AUTHORITIES, AuthorityCalibration, SyntheticParameters
 
 FIGS = {
     "POP0017_2012": {"value": 1_000_000, "unit": "children", "source_id": "S-POP"},
@@ -62,6 +64,134 @@ def test_largest_remainder_rejects_bad_weights(weights) -> None:
         synthetic.largest_remainder(weights, 5)
 
 
+# --------------------------------------------------------------------------- calibration
+
+
+def _population(values, year=2012, **extra) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "geography": "local authority",
+            "measure": "child_population",
+            "year": year,
+            "value": values,
+            "source_id": "S-POP",
+            **extra,
+        }
+    )
+
+
+def test_calibration_of_a_hand_made_fake() -> None:
+    """Eleven authorities of 10,000 ... 110,000 children; four with episodes."""
+    pop = pd.concat(
+        [
+            _population([10_000.0 * i for i in range(1, 12)]),
+            # left out: another year, another geography, another measure, no estimate
+            _population([5_000.0], year=2013),
+            _population([11_000_000.0]).assign(geography="national"),
+            _population([1.0]).assign(measure="cla"),
+            _population([np.nan]),
+        ],
+        ignore_index=True,
+    )
+    rates = pd.DataFrame(
+        {
+            "year": [2018, 2018, 2018, 2018, 2018, 2019],
+            "events": [10.0, 30.0, 20.0, np.nan, 5.0, 99.0],
+            "children": [20_000.0, 20_000.0, 40_000.0, 10_000.0, np.nan, 1.0],
+        }
+    )
+    rates.attrs["sources"] = ["S-FAC", "S-POP"]
+    c = synthetic.calibrate_to_authorities(pop, rates, probabilities=(0.0, 0.1, 0.5, 1.0))
+    # sizes 1..11 (x 10,000), median 6: quantiles 1, 2, 6, 11 (positions 0, 1, 5, 10)
+    assert c.size_quantiles == (round(1 / 6, 4), round(2 / 6, 4), 1.0, round(11 / 6, 4))
+    assert c.population_authorities == 11 and c.population_sources == ("S-POP",)
+    # three usable rows: 60 episodes among 80,000 children, 7.5 per 10,000
+    assert c.rate_authorities == 3 and c.national_rate == 7.5
+    # expected 15, 15, 30; ratios 2/3, 2, 2/3; Q = 15 (1/9 + 1) + 30 / 9 = 20 on 2 df;
+    # D = 60 - (225 + 225 + 900) / 60 = 37.5; tau2 = (20 - 2) / 37.5 = 0.48
+    assert c.between_area_tau2 == 0.48
+    assert c.rate_sources == ("S-FAC", "S-POP") and c.rate_year == 2018
+
+
+def test_calibration_needs_data_and_sane_numbers() -> None:
+    rates = pd.DataFrame({"year": [2018], "events": [3.0], "children": [100.0]})
+    with pytest.raises(ValueError, match="fewer than two authorities"):
+        synthetic.calibrate_to_authorities(_population([1.0, 2.0]), rates)
+    with pytest.raises(ValueError, match="fewer than two authorities"):
+        synthetic.calibrate_to_authorities(_population([1.0]), pd.concat([rates, rates]))
+    fields = dataclasses.asdict(AUTHORITIES)
+    for bad in (
+        {"size_quantiles": (1.0, 0.5, 2.0, 3.0, 4.0, 5.0, 6.0)},  # falls
+        {"size_probabilities": (0.5, 0.1)},
+        {"national_rate": 0.0},
+        {"between_area_tau2": -0.1},
+    ):
+        with pytest.raises(ValueError):
+            AuthorityCalibration(**{**fields, **bad})
+
+
+def test_committed_calibration_cites_registered_sources() -> None:
+    for sid in (*AUTHORITIES.population_sources, *AUTHORITIES.rate_sources):
+        assert sources.get(sid).source_id == sid
+    assert AUTHORITIES.size_quantiles[AUTHORITIES.size_probabilities.index(0.5)] == 1.0
+
+
+def _flat_register(n: int = 40) -> pd.DataFrame:
+    """Areas alike but for size: no looked-after children, homes in proportion to children."""
+    pop = np.arange(1, n + 1) * 10_000
+    return pd.DataFrame(
+        {
+            "area_code": synthetic.area_codes(n),
+            "child_population": pop,
+            "looked_after": 0,
+            "childrens_homes": pop // 10_000,
+            "synthetic": True,
+        }
+    )
+
+
+def test_calibrated_level_and_shape_by_hand() -> None:
+    # Every area has the national rate (b = 1), so the expected tau2 is (1/k) (sum E - sum E²/
+    # sum E) / D = 1 / k: the shape is 1 / tau2 exactly, and the level rate x children / 10,000.
+    reg = _flat_register()
+    params = SyntheticParameters(n_areas=40, n_hotspots=0)
+    c = synthetic.calibrated_parameters(reg, params)
+    assert c.records_per_period == pytest.approx(
+        AUTHORITIES.national_rate * reg["child_population"].sum() / 10_000
+    )
+    assert c.dispersion_shape == pytest.approx(1 / AUTHORITIES.between_area_tau2, rel=1e-9)
+    given = dataclasses.replace(params, records_per_period=5.0, dispersion_shape=3.0)
+    assert synthetic.calibrated_parameters(reg, given) == given  # given values are kept
+    tight = dataclasses.replace(
+        params, calibration=dataclasses.replace(AUTHORITIES, between_area_tau2=1e-6)
+    )
+    with pytest.raises(ValueError, match="give dispersion_shape"):
+        synthetic.calibrated_parameters(synthetic.make_register(SMALL, FIGS), tight)
+
+
+def _dl_tau2(counts: np.ndarray, children: np.ndarray) -> float:
+    """DerSimonian-Laird tau2 of rate ratios, written out (no winsorising)."""
+    expected = children * counts.sum() / children.sum()
+    q = np.sum((counts - expected) ** 2 / expected)
+    d = expected.sum() - np.sum(expected**2) / expected.sum()
+    return max((q - (len(counts) - 1)) / d, 0.0)
+
+
+def test_areas_vary_as_much_as_the_real_authorities() -> None:
+    """Averaged over seeds, one period of areas (hotspots left out) has the committed tau2."""
+    estimates = []
+    for seed in range(1, 13):
+        p = dataclasses.replace(SyntheticParameters(), seed=seed)
+        reg = synthetic.make_register(p)
+        truth = synthetic.area_period_truth(reg, p)
+        counts = np.random.default_rng(seed).poisson(truth["rate_lambda"].to_numpy())
+        frame = truth.assign(count=counts).merge(reg[["area_code", "child_population"]])
+        frame = frame[~frame["hotspot"]]
+        for _, rows in frame.groupby("period"):
+            estimates.append(_dl_tau2(rows["count"].to_numpy(float), rows["child_population"]))
+    assert np.mean(estimates) == pytest.approx(AUTHORITIES.between_area_tau2, rel=0.1)
+
+
 # --------------------------------------------------------------------------- register
 
 
@@ -85,8 +215,14 @@ def test_register_codes_and_labels(default_data) -> None:
 
 def test_register_looks_like_local_authorities(default_data) -> None:
     pop = default_data.register["child_population"]
-    assert 10_000 <= pop.min() <= 40_000 and 200_000 <= pop.max() <= 400_000
     assert pop.mean() > pop.median()  # right-skewed, as real areas are
+    # Sizes follow the committed shape of the real authorities' child populations: at each
+    # summarised probability the register's quantile over its median is within 12% of it
+    # (152 stratified draws), and no area lies outside the outermost quantiles.
+    probs, knots = AUTHORITIES.size_probabilities, np.asarray(AUTHORITIES.size_quantiles)
+    ratios = np.quantile(pop, probs) / pop.median()
+    assert np.allclose(ratios[1:-1], knots[1:-1], rtol=0.12), (ratios, knots)
+    assert pop.max() / pop.min() <= knots[-1] / knots[0] + 1e-9
     lac = default_data.register["looked_after"]
     rate = lac / pop * 10_000  # England about 59 per 10,000 in 2012
     assert 15 <= rate.min() and rate.max() <= 200
@@ -117,8 +253,11 @@ def test_records_shape_and_categories(default_data) -> None:
 
 
 def test_records_scale_is_national(default_data) -> None:
+    # calibrated: the real authorities' rate per 10,000 of England's children at mid-2012
+    expected = AUTHORITIES.national_rate * published.figure("POP0017_2012")["value"] / 10_000
+    assert default_data.parameters.records_per_period == pytest.approx(expected, rel=1e-12)
     per_year = len(default_data.records) / 3
-    assert 3_000 < per_year < 10_000  # SyntheticParameters.records_per_period = 6,000
+    assert per_year == pytest.approx(expected, rel=0.05)  # gamma and Poisson noise only
     confirmed = default_data.records["confirmed_victim"].mean()
     assert 0.2 < confirmed < 0.5
 
@@ -169,7 +308,7 @@ def test_counts_are_over_dispersed() -> None:
     counts = data.records.groupby(["area_code", "period"], observed=False).size().to_numpy()
     expected = data.truth["expected_records"].to_numpy()
     dispersion = np.mean((counts - expected) ** 2 / expected)
-    assert dispersion > 10  # mu ~ 400 per area-year and k = 8 give about 1 + 400 / 8 = 51
+    assert dispersion > 10  # mu ~ 1,300 per area-year and k ~ 6 give about 1 + 1,300 / 6
     flat = dataclasses.replace(p, dispersion_shape=1e9)
     data = synthetic.simulate(flat)
     counts = data.records.groupby(["area_code", "period"], observed=False).size().to_numpy()
@@ -268,6 +407,14 @@ def test_parameters_file_records_seed_hotspots_sources_and_assumptions(tmp_path:
     assert doc["calibration"]["looked_after"]["figure_id"] == "LAC2012"
     assert "ASSUMPTION" in doc["assumptions"]["childrens_homes_total"]
     assert doc["parameters"]["childrens_homes_total"] == 1800
+    # the real authorities copied, with their sources, and what was derived from them
+    authorities = doc["calibration"]["authorities"]
+    assert authorities["national_rate"] == AUTHORITIES.national_rate
+    assert authorities["rate_sources"] == list(AUTHORITIES.rate_sources)
+    derived = doc["calibration"]["derived"]
+    assert derived["records_per_period"] == {"value": 800, "calibrated": False}  # SMALL gives it
+    assert derived["dispersion_shape"]["calibrated"] is True
+    assert doc["parameters"]["dispersion_shape"] == derived["dispersion_shape"]["value"]
     records = pd.read_csv(written["records"])
     assert doc["totals"]["records"] == len(records)
 

@@ -251,6 +251,7 @@ def _scaled_parameters(n_records: int) -> Any:
 
     params = synthetic.SyntheticParameters()
     register = synthetic.make_register(params)
+    params = synthetic.calibrated_parameters(register, params)  # the calibrated level, a number
     expected = synthetic.area_period_truth(register, params)["rate_lambda"].sum()
     scale = n_records / expected
     return dataclasses.replace(params, records_per_period=params.records_per_period * scale)
