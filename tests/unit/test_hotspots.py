@@ -261,3 +261,130 @@ def test_a_small_row_total_is_withheld_with_what_reveals_it() -> None:
     row = published.set_index("area_code").loc["A"]
     assert row["n"] == row["m"] == row["pooled"] == row["pooled_rate"] == "[c]"
     assert published.set_index("area_code").loc["B", "pooled"] == 70
+
+
+# --------------------------------------------------------------------------- real authorities
+
+
+def _fake_analysis() -> hotspots.HotspotAnalysis:
+    """Four synthetic areas, two periods; SYN004 a planted hotspot."""
+    reg = pd.DataFrame(
+        {"area_code": [f"SYN00{i}" for i in range(1, 5)], "child_population": [10_000] * 4}
+    )
+    ap = pd.DataFrame(
+        {
+            "area_code": [f"SYN00{i}" for i in range(1, 5)] * 2,
+            "period": ["p1"] * 4 + ["p2"] * 4,
+            "count": [9, 9, 9, 9, 3, 10, 20, 40],
+            "child_population": [10_000] * 8,
+        }
+    )
+    return hotspots.HotspotAnalysis(None, reg, ap, None, None, None, None, None, ["SYN004"], "p2")
+
+
+def _real_frames() -> tuple[pd.DataFrame, pd.DataFrame]:
+    population = pd.DataFrame(
+        {
+            "area_code": ["E1", "E2", "E3", "E4", "W1"],
+            "geography": ["local authority"] * 4 + ["national"],
+            "measure": "child_population",
+            "year": 2012,
+            "value": [20_000.0, 40_000.0, 60_000.0, 80_000.0, 200_000.0],
+            "source_id": "S-POP",
+        }
+    )
+    rates = pd.DataFrame(
+        {
+            "area_code": ["E1", "E2", "E3", "E4", "E1"],
+            "year": [2018, 2018, 2018, 2018, 2019],
+            "events": [10.0, 30.0, np.nan, 40.0, 1.0],
+            "children": [10_000.0, 20_000.0, 30_000.0, 40_000.0, 10_000.0],
+        }
+    )
+    rates.attrs["sources"] = ["S-FAC", "S-POP"]
+    return population, rates
+
+
+def test_calibration_frame_sets_the_two_groups_side_by_side() -> None:
+    population, rates = _real_frames()
+    frame = hotspots.calibration_frame(_fake_analysis(), population, rates)
+    assert frame.attrs["period"] == "p2" and frame.attrs["sources"] == ["S-FAC", "S-POP"]
+    real = frame[~frame["synthetic"]]
+    syn = frame[frame["synthetic"]]
+    assert set(real["group"]) == {"real authorities"} and set(syn["group"]) == {"synthetic areas"}
+    assert not real["area_code"].str.startswith("SYN").any()
+    assert syn["area_code"].str.startswith("SYN").all()
+    sizes = real[real["measure"] == "child_population"].set_index("area_code")
+    assert sizes["value"].to_dict() == {"E1": 20_000, "E2": 40_000, "E3": 60_000, "E4": 80_000}
+    assert sizes["share_at_or_below"].tolist() == [0.25, 0.5, 0.75, 1.0]
+    # real 2018 rates: 10, 15 and 10 per 10,000 (E3 has no count); tied values share a rank
+    r = real[real["measure"] == "rate_per_10k"].set_index("area_code")
+    assert r["value"].to_dict() == {"E1": 10.0, "E2": 15.0, "E4": 10.0}
+    assert r["share_at_or_below"].to_dict() == {"E1": 2 / 3, "E2": 1.0, "E4": 2 / 3}
+    # synthetic p2 counts 3, 10, 20, 40 per 10,000: the 3 (1 to 5) is withheld
+    s = syn[syn["measure"] == "rate_per_10k"].set_index("area_code")
+    assert np.isnan(s.loc["SYN001", "value"]) and frame.attrs["withheld"] == 1
+    assert s["value"].dropna().tolist() == [10.0, 20.0, 40.0]
+    assert s["planted_hotspot"].tolist() == [False, False, False, True]
+    assert set(syn.loc[syn["measure"] == "child_population", "year"]) == {"register"}
+
+
+def test_calibration_summary_by_hand() -> None:
+    population, rates = _real_frames()
+    frame = hotspots.calibration_frame(_fake_analysis(), population, rates)
+    table = hotspots.calibration_summary(frame).set_index("statistic")
+    real, syn = table["real authorities"], table["synthetic areas"]
+    assert real["areas"] == 4 and syn["areas"] == 4
+    assert real["children per area, 50% quantile"] == 50_000
+    # 80 episodes among 70,000 children; synthetic 73 among 40,000 (the withheld 3 still counts)
+    assert real["national rate per 10,000"] == pytest.approx(80 / 7)
+    assert syn["national rate per 10,000"] == pytest.approx(73 / 4)
+    # real: expected 80/7 x (1, 2, 4) = 11.43, 22.86, 45.71; Q = sum (O - E)² / E; DL tau2
+    e = np.array([1, 2, 4]) * 80 / 7
+    o = np.array([10.0, 30.0, 40.0])
+    q = np.sum((o - e) ** 2 / e)
+    d = e.sum() - np.sum(e**2) / e.sum()
+    assert real["tau2 of the rates (DerSimonian-Laird)"] == pytest.approx(max((q - 2) / d, 0))
+    # synthetic without the hotspot: 3, 10, 20 over 10,000 each, expected 11 each
+    e = np.full(3, 11.0)
+    o = np.array([3.0, 10.0, 20.0])
+    expected = (np.sum((o - e) ** 2 / e) - 2) / (33 - 3 * 121 / 33)
+    assert syn["tau2 of the rates, planted hotspots left out"] == pytest.approx(expected)
+    assert np.isnan(real["tau2 of the rates, planted hotspots left out"])
+
+
+def test_plot_calibration_draws_real_and_synthetic_apart() -> None:
+    import matplotlib.pyplot as plt
+
+    from analysis import plotting
+
+    population, rates = _real_frames()
+    frame = hotspots.calibration_frame(_fake_analysis(), population, rates)
+    fig, axes = plt.subplots(1, 2)
+    handles = hotspots.plot_calibration(axes, frame)
+    colours = {line.get_color() for line in axes[1].get_lines()}
+    assert colours == {plotting.COLORS["published"], plotting.COLORS["synthetic"]}
+    assert axes[0].get_xscale() == "log" and len(handles) == 3
+    assert handles[0].get_label().startswith("real") and "2017-18" in handles[0].get_label()
+    assert handles[1].get_label().startswith("synthetic") and "p2" in handles[1].get_label()
+    plt.close(fig)
+
+
+def test_realised_effects_by_hand() -> None:
+    # H (a hotspot, x3) had random effects 0.5 and 1.0 on 10 and 30 expected: 5 + 30 = 35
+    # against 40 expected (random effect 0.875) and 40 / 3 without the hotspot (realised 2.625).
+    truth = pd.DataFrame(
+        {
+            "area_code": ["H", "H", "A", "A", "B", "B"],
+            "hotspot": [True, True, False, False, False, False],
+            "hotspot_multiplier": [3.0, 3.0, 1.0, 1.0, 1.0, 1.0],
+            "expected_records": [10.0, 30.0, 20.0, 20.0, 10.0, 10.0],
+            "rate_lambda": [5.0, 30.0, 30.0, 10.0, 25.0, 5.0],
+        }
+    )
+    e = hotspots.realised_effects(truth).set_index("area_code")
+    assert e.loc["H", "random_effect"] == pytest.approx(0.875)
+    assert e.loc["H", "realised_multiplier"] == pytest.approx(2.625)
+    assert e.loc["A", "realised_multiplier"] == pytest.approx(1.0)
+    assert e.loc["B", "realised_multiplier"] == pytest.approx(1.5)
+    assert e["stands_out"].to_dict() == {"A": False, "B": False, "H": True}

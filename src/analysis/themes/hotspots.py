@@ -2,11 +2,16 @@
 
 Notebook 06 uses these functions on the labelled **synthetic** collection (152 areas, codes
 ``SYN001``-``SYN152``, three financial years; see :mod:`analysis.synthetic`), and the recovery
-test runs the same functions on the committed files. Nothing here is real data, and the tile grid
-implies no geography: areas sit in code order on a square grid.
+test runs the same functions on the committed files. The collection is synthetic; the only real
+data here are the authorities it is calibrated to, set beside it by :func:`calibration_frame`,
+:func:`calibration_summary` and :func:`plot_calibration` (the notebook passes the real frames
+in: a theme never loads another theme's data). The tile grid implies no geography: areas sit in
+code order on a square grid.
 
 The steps:
 
+0. :func:`calibration_frame` puts the synthetic areas' sizes and rates beside those of the real
+   upper-tier authorities their generator copies (:data:`analysis.synthetic.AUTHORITIES`).
 1. :func:`collate_returns` runs the validating ingest (:func:`analysis.returns.ingest`) over a
    folder of returns and :func:`ingest_summary` reports what it found;
    :func:`area_period_counts` adds each area's register (children, looked-after children,
@@ -47,17 +52,20 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import disclosure, paths, plotting, returns, stats
+from analysis import disclosure, paths, plotting, returns, stats, synthetic
 
 __all__ = [
     "HOTSPOT_LEVEL",
     "INCREMENTS",
     "SIGNIFICANCE_ORDER",
     "HotspotAnalysis",
+    "GROUPS",
     "analyse",
     "area_period_counts",
     "adjustment_comparison",
     "area_funnel",
+    "calibration_frame",
+    "calibration_summary",
     "collate_returns",
     "fit_negative_binomial",
     "flag_summary",
@@ -72,8 +80,10 @@ __all__ = [
     "model_check_table",
     "SIGNIFICANCE_COLORS",
     "hex_grid",
+    "plot_calibration",
     "plot_hex_map",
     "rate_per",
+    "realised_effects",
     "suppress_area_counts",
     "tile_grid",
 ]
@@ -89,6 +99,8 @@ SIGNIFICANCE_ORDER: tuple[str, ...] = stats.significance_labels(FUNNEL_LEVELS)
 #: Over-dispersion adjustment of the notebook's funnels (Spiegelhalter's multiplicative phi).
 ADJUSTMENT = "multiplicative"
 _FORMULA = "count ~ C(period) + lac_rate + homes_rate"
+#: Rates are per 10,000 children aged 0 to 17.
+PER = 10_000
 _COUNT = "identified_at_risk"
 
 
@@ -210,7 +222,9 @@ def fit_negative_binomial(area_periods: pd.DataFrame, formula: str = _FORMULA) -
 
     Uses :func:`statsmodels.formula.api.negativebinomial`, which estimates the dispersion
     ``alpha`` (variance ``mu + alpha * mu**2``) with the coefficients by maximum likelihood;
-    a deterministic optimiser (Newton), so refits give identical results.
+    a deterministic optimiser (Newton) started from the Poisson fit's coefficients and
+    ``alpha = 0.1`` (statsmodels' own start can diverge on large over-dispersed counts), so
+    refits give identical results.
 
     Parameters
     ----------
@@ -223,16 +237,21 @@ def fit_negative_binomial(area_periods: pd.DataFrame, formula: str = _FORMULA) -
     Returns
     -------
     statsmodels results
-        Raises ``RuntimeError`` if the optimiser did not converge.
+        Raises ``RuntimeError`` if the optimiser did not converge to finite estimates.
     """
     import statsmodels.formula.api as smf
+    from statsmodels.discrete.discrete_model import Poisson
 
     offset = np.log(area_periods["child_population"].to_numpy(dtype=float))
     model = smf.negativebinomial(formula, area_periods, offset=offset, loglike_method="nb2")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        result = model.fit(method="newton", maxiter=200, disp=0)
-    if not result.mle_retvals.get("converged", False):
+        poisson = Poisson(model.endog, model.exog, offset=offset).fit(method="newton", disp=0)
+        result = model.fit(
+            start_params=np.append(poisson.params, 0.1), method="newton", maxiter=200, disp=0
+        )
+    finite = bool(np.isfinite(np.asarray(result.params, dtype=float)).all())
+    if not (finite and result.mle_retvals.get("converged", False)):
         raise RuntimeError("negative binomial fit did not converge")
     return result
 
@@ -421,7 +440,8 @@ def looked_after_rate_ratio(
     >>> round(looked_after_rate_ratio(col, reg)["estimate"], 4)
     33.3333
     """
-    import statsmodels.api as sm
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     known = collated[collated["looked_after"].isin(["yes", "no"])]
     table = known.pivot_table(
@@ -438,9 +458,7 @@ def looked_after_rate_ratio(
     lac = table["looked_after"].to_numpy(dtype=float)
     offset = np.log(lac / (table["child_population"].to_numpy(dtype=float) - lac))
     endog = np.column_stack([table["yes"].to_numpy(float), table["no"].to_numpy(float)])
-    fit = sm.GLM(
-        endog, np.ones((len(table), 1)), family=sm.families.Binomial(), offset=offset
-    ).fit()
+    fit = GLM(endog, np.ones((len(table), 1)), family=families.Binomial(), offset=offset).fit()
     lo, hi = fit.conf_int(alpha=1 - confidence)[0]
     return {
         "estimate": float(np.exp(fit.params[0])),
@@ -674,12 +692,8 @@ def tile_grid(codes: Sequence[str], ncols: int = 13) -> pd.DataFrame:
 
     Examples
     --------
-    >>> tile_grid(["B", "A", "C", "D"], ncols=3)
-      area_code  row  col
-    0         A    0    0
-    1         B    0    1
-    2         C    0    2
-    3         D    1    0
+    >>> tile_grid(["B", "A", "C", "D"], ncols=3).to_numpy().tolist()
+    [['A', 0, 0], ['B', 0, 1], ['C', 0, 2], ['D', 1, 0]]
     """
     if ncols < 1:
         raise ValueError("ncols must be at least 1")
@@ -827,6 +841,329 @@ def suppress_area_counts(
     published = published.reset_index()
     published.attrs.update(counts.attrs)
     return published, counts
+
+
+def realised_effects(truth: pd.DataFrame) -> pd.DataFrame:
+    """What each synthetic area's rate really was, periods pooled (from the generator's truth).
+
+    A planted hotspot's rate is multiplied by its multiplier, but each area-year also has its
+    own random effect, which can add to the multiplier or hide it. From the truth file
+    (:func:`analysis.synthetic.area_period_truth`): ``random_effect`` is ``sum(rate_lambda) /
+    sum(expected_records)``, the area's random effects pooled; ``realised_multiplier`` is
+    ``sum(rate_lambda) / sum(expected_records / hotspot_multiplier)``, its rate against an
+    ordinary area like it with no random effect (the random effect alone for other areas); and
+    ``stands_out`` says whether that is above every area that is not a planted hotspot: only
+    such a hotspot is in the data for any method to find.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``area_code, hotspot, planted_multiplier, random_effect, realised_multiplier,
+        stands_out``, one row per area.
+
+    Examples
+    --------
+    >>> truth = pd.DataFrame({"area_code": ["A", "A", "B", "C"], "hotspot": [True, True, False,
+    ...     False], "hotspot_multiplier": [2.0, 2.0, 1.0, 1.0], "expected_records": [10.0, 30.0,
+    ...     20.0, 20.0], "rate_lambda": [10.0, 20.0, 30.0, 10.0]})
+    >>> realised_effects(truth)[["area_code", "random_effect", "realised_multiplier", "stands_out"]]
+      area_code  random_effect  realised_multiplier  stands_out
+    0         A           0.75                  1.5       False
+    1         B           1.50                  1.5       False
+    2         C           0.50                  0.5       False
+    """
+    frame = truth.assign(baseline=truth["expected_records"] / truth["hotspot_multiplier"])
+    sums = frame.groupby("area_code", sort=True).agg(
+        hotspot=("hotspot", "first"),
+        planted_multiplier=("hotspot_multiplier", "first"),
+        lam=("rate_lambda", "sum"),
+        expected=("expected_records", "sum"),
+        baseline=("baseline", "sum"),
+    )
+    out = pd.DataFrame(
+        {
+            "hotspot": sums["hotspot"].astype(bool),
+            "planted_multiplier": sums["planted_multiplier"],
+            "random_effect": sums["lam"] / sums["expected"],
+            "realised_multiplier": sums["lam"] / sums["baseline"],
+        }
+    )
+    ceiling = out.loc[~out["hotspot"], "realised_multiplier"].max()
+    out["stands_out"] = out["hotspot"] & (out["realised_multiplier"] > ceiling)
+    return out.reset_index()
+
+
+# --------------------------------------------------------------------------- real authorities
+
+#: The two groups of the calibration chart: what is real and what is synthetic, in words.
+GROUPS: dict[bool, str] = {False: "real authorities", True: "synthetic areas"}
+
+
+def _ecdf(values: pd.Series) -> np.ndarray:
+    """Share of the group at or below each value (ties share the highest rank)."""
+    return values.rank(method="max").to_numpy() / values.notna().sum()
+
+
+def calibration_frame(
+    result: HotspotAnalysis,
+    population: pd.DataFrame,
+    rates: pd.DataFrame,
+    calibration: synthetic.AuthorityCalibration = synthetic.AUTHORITIES,
+    *,
+    period: str | None = None,
+    threshold: int = 5,
+) -> pd.DataFrame:
+    """The synthetic areas beside the real authorities they are calibrated to, one row per area.
+
+    Two measures for each group. ``child_population``: children aged 0 to 17, the real
+    authorities' ONS estimate at mid-``calibration.population_year`` and the synthetic
+    register. ``rate_per_10k``: the real authorities' episodes with child sexual exploitation
+    recorded at the end of assessment in ``calibration.rate_year`` (episodes, not children),
+    and the synthetic areas' children identified as at risk in ``period`` (default the middle
+    period, the mean of the generator's trend), each per 10,000 children. The rows are those
+    :func:`analysis.synthetic.calibrate_to_authorities` uses.
+
+    Parameters
+    ----------
+    result : HotspotAnalysis
+        The synthetic collection (:func:`analyse`).
+    population, rates : pandas.DataFrame
+        The real frames, as :func:`analysis.synthetic.calibrate_to_authorities` takes them.
+    calibration : analysis.synthetic.AuthorityCalibration
+        Which years (default the committed calibration).
+    period : str, optional
+        The synthetic period shown.
+    threshold : int
+        A synthetic area's rate is withheld (``value`` empty) when its count is 1 to
+        ``threshold``, as the other tables of this theme do.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``group, synthetic, measure, year, area_code, planted_hotspot, value,
+        share_at_or_below`` (the empirical distribution drawn; ``year`` is ``register`` for the
+        synthetic sizes), plus ``events`` and ``children`` behind each rate (drop them before publishing: they are the synthetic
+        counts). ``attrs``: ``sources`` (the real frames' provenance ids), ``period``,
+        ``withheld`` (synthetic rates withheld).
+
+    Examples
+    --------
+    >>> pop = pd.DataFrame({"geography": "local authority", "measure": "child_population",
+    ...                     "year": 2012, "value": [10_000.0, 30_000.0], "area_code": ["E1", "E2"],
+    ...                     "source_id": "P"})
+    >>> rates = pd.DataFrame({"year": 2018, "area_code": ["E1", "E2"], "events": [20.0, 30.0],
+    ...                       "children": [10_000.0, 30_000.0]})
+    >>> ap = pd.DataFrame({"area_code": ["SYN001", "SYN002"], "period": "p", "count": [9, 40],
+    ...                    "child_population": [20_000, 20_000]})
+    >>> reg = pd.DataFrame({"area_code": ["SYN001", "SYN002"], "child_population": [20_000] * 2})
+    >>> res = HotspotAnalysis(None, reg, ap, None, *[None] * 4, ["SYN002"], "p")
+    >>> f = calibration_frame(res, pop, rates)
+    >>> f[f["measure"] == "rate_per_10k"][["group", "area_code", "value", "share_at_or_below"]]
+                  group area_code  value  share_at_or_below
+    2  real authorities        E1   20.0                1.0
+    3  real authorities        E2   10.0                0.5
+    6   synthetic areas    SYN001    4.5                0.5
+    7   synthetic areas    SYN002   20.0                1.0
+    """
+    periods = sorted(result.area_periods["period"].unique())
+    period = period if period is not None else str(periods[len(periods) // 2])
+    pop = population[
+        (population["geography"] == "local authority")
+        & (population["measure"] == "child_population")
+        & (population["year"] == calibration.population_year)
+        & (population["value"] > 0)
+    ]
+    real_rates = rates[
+        (rates["year"] == calibration.rate_year) & rates["events"].notna() & (rates["children"] > 0)
+    ]
+    ap = result.area_periods[result.area_periods["period"] == period]
+    blocks = {
+        (False, "child_population", calibration.population_year): pd.DataFrame(
+            {"area_code": pop["area_code"], "value": pop["value"]}
+        ),
+        (False, "rate_per_10k", calibration.rate_year): pd.DataFrame(
+            {
+                "area_code": real_rates["area_code"],
+                "events": real_rates["events"],
+                "children": real_rates["children"],
+            }
+        ),
+        (True, "child_population", "register"): result.register[
+            ["area_code", "child_population"]
+        ].rename(columns={"child_population": "value"}),
+        (True, "rate_per_10k", period): pd.DataFrame(
+            {
+                "area_code": ap["area_code"],
+                "events": ap["count"],
+                "children": ap["child_population"],
+            }
+        ),
+    }
+    frames, withheld = [], 0
+    hot = set(result.hotspots)
+    for (is_synthetic, measure, year), block in blocks.items():
+        block = block.astype({"area_code": str}).reset_index(drop=True)
+        if measure == "rate_per_10k":
+            block["value"] = rate_per(block["events"].astype(float), block["children"])
+            if is_synthetic:
+                small = block["events"].between(1, threshold)
+                withheld += int(small.sum())
+                block.loc[small, "value"] = np.nan
+        block = block.assign(
+            group=GROUPS[is_synthetic],
+            synthetic=is_synthetic,
+            measure=measure,
+            year=str(year),
+            planted_hotspot=block["area_code"].isin(hot) if is_synthetic else False,
+        )
+        block["share_at_or_below"] = _ecdf(block["value"])
+        frames.append(block)
+    columns = ["group", "synthetic", "measure", "year", "area_code", "planted_hotspot", "value"]
+    out = pd.concat(frames, ignore_index=True)
+    out = out[[*columns, "share_at_or_below", "events", "children"]]
+    out.attrs.update(
+        sources=sorted(set(pop["source_id"].dropna()) - {""} | set(rates.attrs.get("sources", ()))),
+        period=period,
+        withheld=withheld,
+    )
+    return out
+
+
+def calibration_summary(frame: pd.DataFrame) -> pd.DataFrame:
+    """Real authorities against synthetic areas, one statistic a row (from :func:`calibration_frame`).
+
+    Quartiles and the 10th and 90th percentiles of children per area and of the rate per
+    10,000; the national rate (all areas together); and the spread of the rates beyond Poisson
+    chance, the DerSimonian-Laird tau² of :class:`analysis.synthetic.AuthorityCalibration` (for
+    the synthetic areas also without the planted hotspots, the spread the generator is
+    calibrated to).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``statistic``, then one column per group (:data:`GROUPS`).
+    """
+    from analysis import stats
+
+    def spread(rows: pd.DataFrame) -> float:
+        events = rows["events"].to_numpy(dtype=float)
+        children = rows["children"].to_numpy(dtype=float)
+        expected = children * events.sum() / children.sum()
+        test = stats.overdispersion_test(events / expected, 1.0, np.sqrt(1 / expected), trim=0)
+        return float(test.tau2)
+
+    table: dict[str, dict[str, float]] = {}
+    for is_synthetic, group in GROUPS.items():
+        rows = frame[frame["synthetic"] == is_synthetic]
+        sizes = rows.loc[rows["measure"] == "child_population", "value"]
+        rates = rows[rows["measure"] == "rate_per_10k"]
+        column: dict[str, float] = {"areas": float(len(sizes))}
+        for label, values in (("children per area", sizes), ("rate per 10,000", rates["value"])):
+            for q in (0.1, 0.25, 0.5, 0.75, 0.9):
+                column[f"{label}, {q:.0%} quantile"] = float(values.quantile(q))
+        column["national rate per 10,000"] = float(
+            PER * rates["events"].sum() / rates["children"].sum()
+        )
+        column["tau2 of the rates (DerSimonian-Laird)"] = spread(rates)
+        if is_synthetic:
+            column["tau2 of the rates, planted hotspots left out"] = spread(
+                rates[~rates["planted_hotspot"].astype(bool)]
+            )
+        table[group] = column
+    out = pd.DataFrame(table)
+    out.index.name = "statistic"
+    return out.reset_index()
+
+
+def plot_calibration(
+    axes: Sequence[Any],
+    frame: pd.DataFrame,
+    calibration: synthetic.AuthorityCalibration = synthetic.AUTHORITIES,
+) -> list[Any]:
+    """Draw real authorities and synthetic areas as two distributions, one panel a measure.
+
+    The left panel is children per area (log scale) with the committed calibration quantiles
+    marked at the real median; the right the rates per 10,000. Real authorities are drawn in
+    the published colour, synthetic areas in the synthetic colour, so neither can be taken for
+    the other.
+
+    Parameters
+    ----------
+    axes : two matplotlib Axes
+    frame : pandas.DataFrame
+        From :func:`calibration_frame`.
+    calibration : analysis.synthetic.AuthorityCalibration
+        The quantiles marked.
+
+    Returns
+    -------
+    list of legend handles
+    """
+    from matplotlib.lines import Line2D
+
+    colours = {False: plotting.COLORS["published"], True: plotting.COLORS["synthetic"]}
+    panels = (
+        ("child_population", "children aged 0-17 per area"),
+        ("rate_per_10k", "rate per 10,000 children in one year"),
+    )
+    for ax, (measure, xlabel) in zip(axes, panels, strict=True):
+        for is_synthetic in (False, True):
+            rows = frame[(frame["measure"] == measure) & (frame["synthetic"] == is_synthetic)]
+            rows = rows.dropna(subset=["value"]).sort_values("value")
+            ax.step(
+                rows["value"],
+                rows["share_at_or_below"],
+                where="post",
+                color=colours[is_synthetic],
+                lw=1.4,
+            )
+        if measure == "child_population":
+            real = frame[(frame["measure"] == measure) & ~frame["synthetic"].astype(bool)]
+            median = float(real["value"].median())
+            ax.plot(
+                [median * q for q in calibration.size_quantiles],
+                calibration.size_probabilities,
+                ls="none",
+                marker="x",
+                ms=5,
+                color=plotting.COLORS["reference"],
+            )
+            plotting.log_axis(ax, "x", xlabel)
+            ax.set_ylabel("share at or below")
+        else:
+            ax.set_xlabel(xlabel)
+            ax.set_xlim(left=0)
+        ax.set_ylim(0, 1.02)
+        plotting.percent_axis(ax, "y")
+    rate_year = calibration.rate_year
+    period = frame.attrs.get("period", "one period")
+    return [
+        Line2D(
+            [],
+            [],
+            color=colours[False],
+            lw=1.4,
+            label=f"real authorities: children at mid-{calibration.population_year} (ONS); "
+            f"episodes of CSE at the end of assessment, {rate_year - 1}-{rate_year % 100:02d} "
+            "(DfE)",
+        ),
+        Line2D(
+            [],
+            [],
+            color=colours[True],
+            lw=1.4,
+            label=f"synthetic areas: the register; children identified at risk, {period}",
+        ),
+        Line2D(
+            [],
+            [],
+            ls="none",
+            marker="x",
+            ms=5,
+            color=plotting.COLORS["reference"],
+            label="committed calibration quantiles, at the real median",
+        ),
+    ]
 
 
 # --------------------------------------------------------------------------- whole chain
