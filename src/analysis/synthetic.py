@@ -21,8 +21,8 @@ Calibration and assumptions
   level of children identified as at risk is the rate of episodes with child sexual
   exploitation recorded at the end of assessment in 2017-18 (the earliest year DfE publishes
   by authority), per 10,000 children; and the areas' rates vary between one another, before
-  the planted hotspots, as much as those authorities' rates did that year (Spiegelhalter's
-  additive tau², :func:`calibrated_parameters`). This makes the areas *like* real authorities
+  the planted hotspots, as much as those authorities' rates did that year (the
+  DerSimonian-Laird tau² of their rate ratios, :func:`calibrated_parameters`). This makes the areas *like* real authorities
   in size and spread; it does not make any of them a real place, and the counts are children
   in a monitoring tool's sense, set to the level of a measure that counts episodes.
 * **Assumption** (no published total in the project): England had about 1,800 children's homes
@@ -171,8 +171,8 @@ class AuthorityCalibration:
 
     A handful of numbers, never a table: :func:`calibrate_to_authorities` computes them from the
     downloaded files, :data:`AUTHORITIES` holds the committed values, and a test recomputes them
-    from the files whenever the mirror is present (``tests/unit/test_synthetic.py``), so the
-    two cannot drift apart.
+    from the files whenever the mirror is present (``tests/integration/test_hotspots_recovery.py``;
+    notebook 06 does too), so the two cannot drift apart.
 
     Attributes
     ----------
@@ -240,9 +240,9 @@ class AuthorityCalibration:
 #: Probabilities at which the real authorities' child populations are summarised.
 SIZE_PROBABILITIES: tuple[float, ...] = (0.02, 0.1, 0.25, 0.5, 0.75, 0.9, 0.98)
 
-#: The committed calibration: recomputed from the ONS and DfE files by
-#: ``calibrate_to_authorities(local.load_child_population(), local_authorities.assessment_panel())``
-#: in the drift test and in notebook 06.
+#: The committed calibration, recomputed from the ONS and DfE files as ``calibrate_to_authorities(
+#: local_authorities.load("population"), local_authorities.assessment_panel("cse"))`` by the
+#: drift test and by notebook 06 (:mod:`analysis.themes.local_authorities`).
 AUTHORITIES = AuthorityCalibration(
     population_year=2012,
     population_sources=("SRC-EXT-POPULATION-2012-2024",),
@@ -287,6 +287,14 @@ def calibrate_to_authorities(
     -------
     AuthorityCalibration
         Rounded as committed: quantile ratios to 4 decimals, the rate to 3, tau² to 4.
+
+    References
+    ----------
+    .. [1] DerSimonian, R. and Laird, N. (1986). Meta-analysis in clinical trials. *Controlled
+       Clinical Trials* 7:177-188 (the moment estimator of tau²).
+    .. [2] Spiegelhalter, D. J. (2005). Handling over-dispersion of performance indicators.
+       *Quality and Safety in Health Care* 14:347-351 (the same estimator on a funnel's
+       z-scores, there after winsorising).
 
     Examples
     --------
@@ -722,6 +730,12 @@ def calibrated_parameters(
         If the areas' looked-after and children's-homes effects alone vary more than the
         target, so that no gamma effect can be added (give ``dispersion_shape``).
 
+    References
+    ----------
+    .. [1] DerSimonian, R. and Laird, N. (1986). Meta-analysis in clinical trials. *Controlled
+       Clinical Trials* 7:177-188 (``E[Q] = (I - 1) + tau² D`` under random effects, here with
+       the gamma-Poisson variance ``b / E + b² / k`` of each rate ratio).
+
     Examples
     --------
     The committed collection: 17.115 per 10,000 of England's children at mid-2012
@@ -807,7 +821,7 @@ def area_period_truth(
 
     trend = np.asarray(params.period_trend, dtype=float)
     trend = trend / trend.mean()
-    level, k = float(params.records_per_period), float(params.dispersion_shape)  # type: ignore[arg-type]
+    level, k = float(params.records_per_period or 0), float(params.dispersion_shape or 0)
     expected = np.outer(base / base.sum(), level * trend)  # (n, periods)
     gamma = rng.gamma(k, 1.0 / k, size=expected.shape)
     codes = np.asarray(register["area_code"], dtype=object)
