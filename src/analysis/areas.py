@@ -43,6 +43,7 @@ With small hand-made fake files in the downloaded formats (the real ones come fr
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -590,16 +591,43 @@ def _build(
         )
     frame = pd.DataFrame.from_records(records).set_index("area_code", drop=False)
     frame.index.name = None
+    key = hashlib.sha256(repr((inputs, facts_sha)).encode()).hexdigest()[:16]
+    _PARTS[key] = _Parts(links, graph, region_frame)
     frame.attrs.update(
         years=years,
-        links=links,
-        graph=graph,
-        regions=region_frame,
+        parts=key,
         inputs={name: p for name, p, _ in inputs},
         sources=_source_ids([name for name, _, _ in inputs]),
         synthetic=False,
     )
     return frame
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What a register knows beyond its rows: successions, their graph and DfE's regions."""
+
+    links: pd.DataFrame
+    graph: _Graph
+    regions: pd.DataFrame
+
+
+#: The parts of every register built in this process, keyed by ``attrs["parts"]``. They live
+#: here, not in ``attrs``: pandas deep-copies ``attrs`` on nearly every operation on a frame.
+_PARTS: dict[str, _Parts] = {}
+_NO_PARTS = _Parts(
+    pd.DataFrame(columns=["predecessor", "successor", "first_year", "kind", "part", "evidence"]),
+    _Graph({}, {}, {}),
+    pd.DataFrame(columns=["region_code", "region_name", "region"]),
+)
+
+
+def _parts(reg: pd.DataFrame) -> _Parts:
+    """The successions, graph and regions of a register (or of rows taken from one).
+
+    A frame made by hand (the tests') has none: no successions, no regions.
+    """
+    return _PARTS.get(reg.attrs.get("parts", ""), _NO_PARTS)
 
 
 def _source_ids(names: Iterable[str]) -> list[str]:
@@ -636,9 +664,9 @@ def register(files: Mapping[str, Path | str] | None = None) -> pd.DataFrame:
         codes), ``statistical_neighbours`` (ten codes, nearest first, for current authorities)
         and ``neighbour_closeness`` (DfE's bands), ``police_force_area`` and its code, and
         ``hex_q``, ``hex_r`` (odd-r hex cartogram position; NaN where the map has none).
-        ``attrs["links"]`` lists each succession (predecessor, successor, first reporting year,
-        kind, whole or part, evidence); ``attrs["years"]`` the years covered; ``attrs["regions"]``
-        the regions (Inner and Outer London with their own codes).
+        ``attrs["years"]`` lists the years covered. The successions and the regions are
+        :func:`links` and :func:`regions` of the register (kept out of ``attrs``, which pandas
+        deep-copies on nearly every operation; ``attrs["parts"]`` is their key).
 
     Raises
     ------
@@ -664,23 +692,36 @@ def _default() -> pd.DataFrame:
     return register()
 
 
-def links(files: Mapping[str, Path | str] | None = None) -> pd.DataFrame:
-    """Return the successions (``register().attrs["links"]``): who became whom, when, how.
+def links(reg: pd.DataFrame | Mapping[str, Path | str] | None = None) -> pd.DataFrame:
+    """Return the successions of a register: who became whom, when, how.
 
-    Columns: ``predecessor``, ``successor``, ``first_year`` (the first reporting year of the
-    successor), ``kind`` (code change, merger, split, merger and split), ``part`` (whole or part
-    of the predecessor's area) and ``evidence`` (the legislation, or "derived from the yearly
-    files").
+    ``reg`` is a register (or rows of one), or the ``files`` of :func:`register` to build
+    it from (default the downloads). Columns: ``predecessor``, ``successor``, ``first_year``
+    (the first reporting year of the successor), ``kind`` (code change, merger, split, merger
+    and split), ``part`` (whole or part of the predecessor's area) and ``evidence`` (the
+    legislation, or "derived from the yearly files"). A register made by hand has none.
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> reg = register(fake_files(paths.PROJECT_ROOT / "tests/fixtures/external_fakes"))
+    >>> links(reg).query("successor == 'F06000003'")["predecessor"].tolist()
+    ['F06000001', 'F06000002']
     """
-    return register(files).attrs["links"].copy()
+    return _parts(_as_register(reg)).links.copy()
 
 
-def regions(files: Mapping[str, Path | str] | None = None) -> pd.DataFrame:
+def regions(reg: pd.DataFrame | Mapping[str, Path | str] | None = None) -> pd.DataFrame:
     """Return the regions of DfE's tables: ``region_code``, ``region_name`` and ``region``.
 
-    Inner London (E13000001) and Outer London (E13000002) have ``region`` London.
+    ``reg`` as for :func:`links`. Inner London (E13000001) and Outer London (E13000002)
+    have ``region`` London.
     """
-    return register(files).attrs["regions"].copy()
+    return _parts(_as_register(reg)).regions.copy()
+
+
+def _as_register(given: pd.DataFrame | Mapping[str, Path | str] | None) -> pd.DataFrame:
+    return given if isinstance(given, pd.DataFrame) else register(given)
 
 
 def reporting_year(year: int, convention: str) -> int:
@@ -937,7 +978,7 @@ def harmonise(frame: pd.DataFrame, register: pd.DataFrame | None = None) -> pd.D
     if unknown:
         raise KeyError(f"codes not in the area register: {', '.join(unknown[:10])}")
     years = _column(reg, "years")
-    graph: _Graph = reg.attrs["graph"]
+    graph = _parts(reg).graph
     keys = list(
         zip(
             out.loc[la, "area_code"].tolist(),
@@ -961,7 +1002,7 @@ def harmonise(frame: pd.DataFrame, register: pd.DataFrame | None = None) -> pd.D
     out.loc[la, "la_number"] = [numbers[c] for c in new_codes]
     out.loc[la, "area_name"] = [names[c] for c in new_codes]
     out.loc[la, "region"] = [region_of[c] for c in new_codes]
-    reg_regions = reg.attrs["regions"]
+    reg_regions = _parts(reg).regions
     rg = out["geography"] == "regional"
     if rg.any():
         by_name = {normalise_name(n): (c, n, p) for c, n, p in reg_regions.itertuples(index=False)}
@@ -1058,7 +1099,7 @@ def consistent_boundaries(
     )
     ry = np.clip(ry, years[0], years[-1])
     lo, hi = min(ry.min(), to_year), max(ry.max(), to_year)
-    links_ = reg.attrs["links"]
+    links_ = _parts(reg).links
     edges = links_[(links_["first_year"] > lo) & (links_["first_year"] <= hi)]
     parent: dict[str, str] = {}
 

@@ -45,7 +45,7 @@ def test_register_derives_codes_years_and_successions(reg: pd.DataFrame) -> None
     assert reg.at["F08000009", "years"] == (2012,)
     assert reg.at["F08000009", "successors"] == ("F08000001",)
     assert reg.at["F08000009", "region"] == "Fake North"  # from its successor's number
-    links = reg.attrs["links"].set_index(["predecessor", "successor"])
+    links = areas.links(reg).set_index(["predecessor", "successor"])
     assert links.loc[("F09000001", "F09000002"), "kind"] == "code change"
     assert links.loc[("F09000001", "F09000002"), "first_year"] == 2024
     assert links.loc[("F06000001", "F06000003"), "kind"] == "merger"

@@ -187,15 +187,15 @@ def consistent_frame(
     """:func:`analysis.areas.consistent_boundaries`, on the rows a boundary change touches only.
 
     Rows of authorities that no succession links (most of them) are their own group and pass
-    through unchanged, so only the few codes in ``reg.attrs["links"]`` are aggregated: the same
-    result, an order of magnitude faster on a full panel. ``attrs["boundaries"]`` lists the
-    groups made.
+    through unchanged, so only the few codes in :func:`analysis.areas.links` are aggregated: the
+    same result, an order of magnitude faster on a full panel. ``attrs["boundaries"]`` lists
+    the groups made.
     """
-    links = reg.attrs.get("links")
+    links = areas.links(reg)
     attrs = dict(frame.attrs)
     frame = frame.copy(deep=False)
     frame.attrs = {}  # pandas deep-copies attrs on every operation: keep them out of the loop
-    if links is None or not len(links):
+    if not len(links):
         out = areas.consistent_boundaries(frame, to_year, register=reg)
         out.attrs = {**attrs, **out.attrs}
         return out
@@ -811,18 +811,25 @@ def hex_values(values: pd.DataFrame, reg: pd.DataFrame) -> pd.DataFrame:
         columns of ``values`` for hexagons with one authority.
     """
     on_map = reg[reg["hex_q"].notna()]
-    links = reg.attrs.get("links", pd.DataFrame(columns=["predecessor", "successor"]))
+    position = {
+        c: (int(q), int(r))
+        for c, q, r in zip(on_map.index, on_map["hex_q"], on_map["hex_r"], strict=True)
+    }
+    links = areas.links(reg)
+    before: dict[str, list[str]] = {}  # successor -> predecessors, in the order of the links
+    for p, s in zip(links["predecessor"], links["successor"], strict=True):
+        before.setdefault(s, []).append(p)
     hex_of: dict[str, str] = {}
     for code in values["area_code"]:
-        if code in on_map.index:
+        if code in position:
             hex_of[code] = code
             continue
         frontier, seen = [code], {code}
         while frontier and code not in hex_of:
             nxt = []
             for c in frontier:
-                for p in links.loc[links["successor"] == c, "predecessor"]:
-                    if p in on_map.index:
+                for p in before.get(c, ()):
+                    if p in position:
                         hex_of[code] = p
                         break
                     if p not in seen:
@@ -836,8 +843,8 @@ def hex_values(values: pd.DataFrame, reg: pd.DataFrame) -> pd.DataFrame:
     for hex_code, g in v.groupby("hex_code", sort=True):
         row = {
             "hex_code": hex_code,
-            "q": int(on_map.at[hex_code, "hex_q"]),
-            "r": int(on_map.at[hex_code, "hex_r"]),
+            "q": position[hex_code][0],
+            "r": position[hex_code][1],
             "area_codes": ";".join(sorted(g["area_code"])),
             "events": g["events"].sum(min_count=len(g)),
             "children": g["children"].sum(min_count=len(g)),
@@ -1012,13 +1019,14 @@ def missing_panel(
     else:
         chosen = m["vintage"] == vintage
         m = m[chosen | ~chosen.groupby(key).transform("any")]
-    wide = m.pivot_table(
-        index=["area_code", "area_name", "region", "year"],
-        columns="measure",
-        values="value",
-        aggfunc="first",
-        dropna=False,
+    # one row per authority-year present (a pivot_table with dropna=False would build every
+    # combination of code, name, region and year first); "first" skips NaN, as pivot_table's
+    wide = (
+        m.groupby(["area_code", "area_name", "region", "year", "measure"], dropna=False)["value"]
+        .first()
+        .unstack("measure")
     )
+    wide.attrs = dict(m.attrs)
     meta = m[m["measure"] == "missing_children"].drop_duplicates(["area_code", "year"])
     meta = meta.set_index(["area_code", "year"])[["vintage", "release", "source_id"]]
     wide = wide.reindex(columns=list(_MISSING_MEASURES)).reset_index()
