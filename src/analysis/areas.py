@@ -933,6 +933,31 @@ def _column(reg: pd.DataFrame, column: str) -> dict[str, object]:
     return dict(zip(reg.index, reg[column], strict=True))
 
 
+def _replace(frame: pd.DataFrame, rows: np.ndarray, column: str, values: list) -> None:
+    """Set ``column`` of the masked ``rows`` to ``values``, writing only the cells that change.
+
+    Most cells already hold the register's value; setting every masked cell would convert the
+    whole list again (the slowest step of harmonising a large table).
+    """
+    where = np.flatnonzero(rows)
+    current = frame[column].to_numpy(dtype=object)[where]
+    new = np.empty(len(values), dtype=object)
+    new[:] = values
+    try:
+        changed = ~(pd.isna(current) & pd.isna(new)) & (current != new)
+    except TypeError:  # e.g. pd.NA, whose comparisons have no truth value: write them all
+        changed = np.ones(len(where), dtype=bool)
+    if changed.any():
+        frame.iloc[where[changed], frame.columns.get_loc(column)] = new[changed]
+
+
+def _duplicated(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """``frame.duplicated(columns, keep=False)`` (every row whose key repeats), but quicker."""
+    codes = [pd.factorize(frame[c].to_numpy(), use_na_sentinel=False)[0] for c in columns]
+    levels = [np.arange(c.max() + 1 if len(c) else 0) for c in codes]
+    return pd.MultiIndex(levels=levels, codes=codes).duplicated(keep=False)
+
+
 def _code_in_use(years: Mapping[str, tuple[int, ...]], graph: _Graph, code: str, year: int) -> str:
     """The code in use in ``year`` for the authority published as ``code`` (renames only)."""
     if code not in years or year in years[code]:
@@ -974,16 +999,17 @@ def harmonise(frame: pd.DataFrame, register: pd.DataFrame | None = None) -> pd.D
     reg = _default() if register is None else register
     out = frame.copy()
     la = (out["geography"] == "local authority").to_numpy()
-    unknown = sorted(set(out.loc[la, "area_code"]) - set(reg.index))
+    la_codes = out["area_code"].to_numpy(dtype=object)[la]
+    unknown = sorted(set(la_codes) - set(reg.index))
     if unknown:
         raise KeyError(f"codes not in the area register: {', '.join(unknown[:10])}")
     years = _column(reg, "years")
     graph = _parts(reg).graph
     keys = list(
         zip(
-            out.loc[la, "area_code"].tolist(),
-            out.loc[la, "year"].tolist(),
-            out.loc[la, "year_convention"].tolist(),
+            la_codes.tolist(),
+            out["year"].to_numpy()[la].tolist(),
+            out["year_convention"].to_numpy(dtype=object)[la].tolist(),
             strict=True,
         )
     )
@@ -998,23 +1024,25 @@ def harmonise(frame: pd.DataFrame, register: pd.DataFrame | None = None) -> pd.D
     placeholder[la] = [m[1] for m in looked]
     placeholder &= out["value"].isna().to_numpy()
     numbers, names, region_of = (_column(reg, c) for c in ("la_number", "area_name", "region"))
-    out.loc[la, "area_code"] = new_codes
-    out.loc[la, "la_number"] = [numbers[c] for c in new_codes]
-    out.loc[la, "area_name"] = [names[c] for c in new_codes]
-    out.loc[la, "region"] = [region_of[c] for c in new_codes]
+    _replace(out, la, "area_code", new_codes)
+    _replace(out, la, "la_number", [numbers[c] for c in new_codes])
+    _replace(out, la, "area_name", [names[c] for c in new_codes])
+    _replace(out, la, "region", [region_of[c] for c in new_codes])
     reg_regions = _parts(reg).regions
-    rg = out["geography"] == "regional"
+    rg = (out["geography"] == "regional").to_numpy()
     if rg.any():
         by_name = {normalise_name(n): (c, n, p) for c, n, p in reg_regions.itertuples(index=False)}
-        found = [by_name.get(normalise_name(n)) for n in out.loc[rg, "area_name"]]
-        missing = sorted({n for n, f in zip(out.loc[rg, "area_name"], found, strict=True) if not f})
+        published = out["area_name"].to_numpy(dtype=object)[rg].tolist()
+        of_name = {n: by_name.get(normalise_name(n)) for n in set(published)}
+        missing = sorted(n for n, f in of_name.items() if not f)
         if missing:
             raise KeyError(f"regions not in DfE's tables: {', '.join(missing)}")
-        out.loc[rg, "area_code"] = [f[0] for f in found]
-        out.loc[rg, "area_name"] = [f[1] for f in found]
-        out.loc[rg, "region"] = [f[2] for f in found]
+        found = [of_name[n] for n in published]
+        _replace(out, rg, "area_code", [f[0] for f in found])
+        _replace(out, rg, "area_name", [f[1] for f in found])
+        _replace(out, rg, "region", [f[2] for f in found])
     key = ["area_code", "year", "measure", "release"]
-    dup = out.duplicated(key, keep=False)
+    dup = _duplicated(out, key)
     if dup.any():
         clash = out[dup & ~placeholder]
         if clash.duplicated(key).any():
@@ -1141,7 +1169,7 @@ def consistent_boundaries(
         )
     work = rows[in_use].copy()
     work["_ry"] = ry[in_use]
-    work["_label"] = work["area_code"].map(label_of)
+    work["_label"] = [label_of[c] for c in work["area_code"]]
     keys = [
         "_label",
         "year",
@@ -1152,39 +1180,41 @@ def consistent_boundaries(
         "vintage",
         "source_id",
     ]
-    grouped = work.groupby(keys, sort=False, dropna=False)
-    agg = grouped.agg(
-        value=("value", lambda v: v.sum(min_count=len(v)) if v.notna().all() else np.nan),
-        n=("area_code", "nunique"),
-        ry=("_ry", "first"),
-        statuses=("status", lambda s: ", ".join(sorted({x for x in s if x}))),
-        present=("area_code", lambda s: frozenset(s)),
-    ).reset_index()
-    expected = [
-        frozenset(c for c in boundaries[lab] if y in years_of[c])
-        for lab, y in zip(agg["_label"], agg["ry"], strict=True)
-    ]
+    # groups numbered in the order first seen; each group's keys are those of its first row.
+    # A group's sum (NaN if any member is NaN), its members' statuses and the codes present
+    # come from one pass over the rows, not from a Python function per group.
+    ids = work.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+    first = np.unique(ids, return_index=True)[1]
+    agg = {k: work[k].to_numpy()[first] for k in (*keys, "_ry")}
+    labels = agg["_label"]
+    member_values = work["value"].to_numpy(dtype=float)
+    values = np.zeros(len(first))
+    np.add.at(values, ids, member_values)
+    values[np.bincount(ids, np.isnan(member_values), minlength=len(first)) > 0] = np.nan
+    present: list[set[str]] = [set() for _ in range(len(first))]
+    statuses: list[set[str]] = [set() for _ in range(len(first))]
+    for i, code, st in zip(ids, work["area_code"], work["status"], strict=True):
+        present[i].add(code)
+        if st:
+            statuses[i].add(st)
     status = []
-    values = agg["value"].to_numpy(dtype=float).copy()
-    for i, (exp, got, st) in enumerate(zip(expected, agg["present"], agg["statuses"], strict=True)):
-        missing = sorted(exp - got)
+    for i, (lab, y) in enumerate(zip(labels, agg["_ry"], strict=True)):
+        missing = sorted(c for c in boundaries[lab] if y in years_of[c] and c not in present[i])
         if missing:
             values[i] = np.nan
             status.append(f"incomplete: no row for {', '.join(missing)}")
         elif np.isnan(values[i]):
+            st = ", ".join(sorted(statuses[i]))
             status.append(f"incomplete: {st or 'a member value is missing'}")
         else:
             status.append("")
     out_la = pd.DataFrame(
         {
-            "area_code": agg["_label"],
-            "la_number": [
-                "+".join(str(numbers[c]) for c in lab.split("+")) for lab in agg["_label"]
-            ],
-            "area_name": agg["_label"].map(name_of),
+            "area_code": labels,
+            "la_number": ["+".join(str(numbers[c]) for c in lab.split("+")) for lab in labels],
+            "area_name": [name_of[lab] for lab in labels],
             "region": [
-                " + ".join(sorted({str(region_of[c]) for c in lab.split("+")}))
-                for lab in agg["_label"]
+                " + ".join(sorted({str(region_of[c]) for c in lab.split("+")})) for lab in labels
             ],
             "geography": "local authority",
             "year": agg["year"],

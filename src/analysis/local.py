@@ -804,6 +804,7 @@ class _Table:
     def __init__(self, path: Path, markers: Mapping[str, str]):
         self.path, self.markers, self.shown = path, markers, display_path(path)
         self.rows: list[tuple] = []
+        self._cells: dict[str, tuple[float, str]] = {}  # a file repeats its cells: parse each once
 
     def fail(self, line: int | None, column: str | None, problem: str) -> None:
         raise LocalDataError(self.shown, line, column, problem)
@@ -818,10 +819,13 @@ class _Table:
         column: str,
         convention: str | None = None,
     ) -> None:
-        try:
-            value, status = parse_value(cell, self.markers)
-        except ValueError as err:
-            self.fail(line, column, str(err))
+        parsed = self._cells.get(cell)
+        if parsed is None:
+            try:
+                parsed = self._cells[cell] = parse_value(cell, self.markers)
+            except ValueError as err:
+                self.fail(line, column, str(err))
+        value, status = parsed
         info = MEASURES[measure]
         if value < 0 and not info.signed:
             self.fail(line, column, f"negative value {cell.strip()} for {measure}")
@@ -851,41 +855,52 @@ def _ees_rows(table: _Table, header: list[str], rows, *, extra: Sequence[str] = 
     missing = [c for c in (*_EES_GEO, *extra) if c not in ix]
     if missing:
         table.fail(1, missing[0], f"missing column(s): {', '.join(missing)}")
+    columns = [ix[c] for c in _EES_GEO]
+    seen: dict[tuple[str, ...], tuple[int, tuple[str, str, str, str, str]]] = {}
     for line, f in rows:
-        get = {c: f[ix[c]].strip() for c in _EES_GEO}
-        if not re.fullmatch(r"\d{4}", get["time_period"]):
-            table.fail(line, "time_period", f"not a year: {get['time_period']!r}")
-        if get["time_identifier"] != "Reporting year":
-            table.fail(
-                line, "time_identifier", f"expected 'Reporting year': {get['time_identifier']!r}"
-            )
-        level = get["geographic_level"]
-        if level == "National":
-            geo = (get["country_code"], "", get["country_name"], "", "national")
-        elif level == "Regional":
-            name = get["region_name"]
-            code = _london_part(name) or get["region_code"]
-            region = "London" if _london_part(name) else name
-            geo = (code, "", name, region, "regional")
-        elif level == "Local authority":
-            name = get["region_name"]
-            region = "London" if _london_part(name) else name
-            geo = (
-                get["new_la_code"],
-                get["old_la_code"],
-                get["la_name"],
-                region,
-                "local authority",
-            )
-            if not re.fullmatch(r"\d{3}", get["old_la_code"]):
-                table.fail(line, "old_la_code", f"not a 3-digit LA number: {get['old_la_code']!r}")
-        else:
-            table.fail(line, "geographic_level", f"unknown level {level!r}")
-        if not geo[0]:
-            table.fail(
-                line, "new_la_code" if level == "Local authority" else "region_code", "no code"
-            )
-        yield line, int(get["time_period"]), geo, f, ix
+        raw = tuple(f[i] for i in columns)
+        known = seen.get(raw)  # the same area and year on many lines of a long file
+        if known is None:
+            known = seen[raw] = _ees_geo(table, line, dict(zip(_EES_GEO, raw, strict=True)))
+        yield line, known[0], known[1], f, ix
+
+
+def _ees_geo(
+    table: _Table, line: int, fields: dict[str, str]
+) -> tuple[int, tuple[str, str, str, str, str]]:
+    """The year and the (code, number, name, region, geography) of one row's geography columns."""
+    get = {c: v.strip() for c, v in fields.items()}
+    if not re.fullmatch(r"\d{4}", get["time_period"]):
+        table.fail(line, "time_period", f"not a year: {get['time_period']!r}")
+    if get["time_identifier"] != "Reporting year":
+        table.fail(
+            line, "time_identifier", f"expected 'Reporting year': {get['time_identifier']!r}"
+        )
+    level = get["geographic_level"]
+    if level == "National":
+        geo = (get["country_code"], "", get["country_name"], "", "national")
+    elif level == "Regional":
+        name = get["region_name"]
+        code = _london_part(name) or get["region_code"]
+        region = "London" if _london_part(name) else name
+        geo = (code, "", name, region, "regional")
+    elif level == "Local authority":
+        name = get["region_name"]
+        region = "London" if _london_part(name) else name
+        geo = (
+            get["new_la_code"],
+            get["old_la_code"],
+            get["la_name"],
+            region,
+            "local authority",
+        )
+        if not re.fullmatch(r"\d{3}", get["old_la_code"]):
+            table.fail(line, "old_la_code", f"not a 3-digit LA number: {get['old_la_code']!r}")
+    else:
+        table.fail(line, "geographic_level", f"unknown level {level!r}")
+    if not geo[0]:
+        table.fail(line, "new_la_code" if level == "Local authority" else "region_code", "no code")
+    return int(get["time_period"]), geo
 
 
 def _ees_wide(

@@ -159,8 +159,8 @@ def sources_of(*frames: pd.DataFrame) -> list[str]:
     out: set[str] = set()
     for frame in frames:
         out |= set(frame.attrs.get("sources", ()))
-        if "source_id" in frame:
-            out |= {s for s in frame["source_id"].dropna().unique() if s}
+        if "source_id" in frame:  # a set of the plain values: far quicker than Series.unique
+            out |= {s for s in set(frame["source_id"].to_numpy(dtype=object)) if pd.notna(s) and s}
     return sorted(out)
 
 
@@ -501,13 +501,26 @@ def median_interval(values: Sequence[float], confidence: float = 0.95) -> tuple[
     ----------
     .. [1] Conover, W. J. (1999). *Practical Nonparametric Statistics*, 3rd ed., Wiley, §3.2.
     """
-    from scipy import stats as sps
-
-    x = np.asarray([v for v in values if np.isfinite(v)], dtype=float)
+    x = np.sort(np.asarray([v for v in values if np.isfinite(v)], dtype=float))
     if x.size < 2:
         return (math.nan, math.nan)
-    ci = sps.quantile_test(x, q=float(np.median(x)), p=0.5).confidence_interval(confidence)
-    return (float(ci.low), float(ci.high))
+    low, high = _median_order_statistics(x.size, confidence)
+    return (float(x[low]) if low >= 0 else math.nan, float(x[high]) if high >= 0 else math.nan)
+
+
+@lru_cache(maxsize=32)
+def _median_order_statistics(n: int, confidence: float) -> tuple[int, int]:
+    """Which order statistics (0-based; -1 for none) bound the median's interval for ``n`` values.
+
+    The interval depends on ``n`` alone, not on the values: scipy's own
+    :func:`scipy.stats.quantile_test` is asked once per ``n``, on the values ``0 .. n - 1``,
+    whose order statistics are their indices.
+    """
+    from scipy import stats as sps
+
+    ranks = np.arange(n, dtype=float)
+    ci = sps.quantile_test(ranks, q=float(np.median(ranks)), p=0.5).confidence_interval(confidence)
+    return tuple(int(v) if np.isfinite(v) else -1 for v in (ci.low, ci.high))
 
 
 def quartile_bands(rate: pd.Series) -> pd.Series:
@@ -543,21 +556,26 @@ def neighbour_comparison(
         authorities (:func:`quartile_bands`).
     """
     rows = _usable(values).set_index("area_code")
-    rate = rows["rate"]
     ci = stats.rate_interval(
         rows["events"].to_numpy(), rows["children"].to_numpy(), confidence, PER
     )
-    lower = pd.Series(np.asarray(ci["lower"], dtype=float), index=rows.index)
-    upper = pd.Series(np.asarray(ci["upper"], dtype=float), index=rows.index)
-    band = quartile_bands(rate)
+    # plain dicts: looking values up in Series inside the loop would cost far more
+    codes = rows.index.tolist()
+    rate = dict(zip(codes, rows["rate"].to_numpy(dtype=float), strict=True))
+    lower = dict(zip(codes, np.asarray(ci["lower"], dtype=float), strict=True))
+    upper = dict(zip(codes, np.asarray(ci["upper"], dtype=float), strict=True))
+    band = dict(zip(codes, quartile_bands(rows["rate"]), strict=True))
+    names = dict(zip(codes, rows["area_name"], strict=True))
+    regions = dict(zip(codes, rows["region"], strict=True))
+    neighbours = dict(zip(reg.index, reg["statistical_neighbours"], strict=True))
     out = []
-    for code in rows.index:
-        if code not in reg.index:
+    for code in codes:
+        if code not in neighbours:
             continue
-        sns = reg.at[code, "statistical_neighbours"]
+        sns = neighbours[code]
         if not isinstance(sns, tuple) or not sns:
             continue
-        nb = [float(rate[c]) for c in sns if c in rate.index and np.isfinite(rate[c])]
+        nb = [float(rate[c]) for c in sns if c in rate and np.isfinite(rate[c])]
         med = float(np.median(nb)) if nb else math.nan
         lo, hi = median_interval(nb, confidence)
         own_lo, own_hi = float(lower[code]), float(upper[code])
@@ -570,8 +588,8 @@ def neighbour_comparison(
         out.append(
             {
                 "area_code": code,
-                "area_name": rows.at[code, "area_name"],
-                "region": rows.at[code, "region"],
+                "area_name": names[code],
+                "region": regions[code],
                 "rate": float(rate[code]),
                 "rate_lower": own_lo,
                 "rate_upper": own_hi,
@@ -629,17 +647,15 @@ def shrunk_rate_ratios(panel: pd.DataFrame, *, confidence: float = 0.95) -> pd.D
     .. [2] Cameron, A. C. and Trivedi, P. K. (2013). *Regression Analysis of Count Data*,
        2nd ed., Cambridge University Press, §4.2 (NB2 as a gamma-Poisson mixture).
     """
-    import statsmodels.api as sm
     from scipy import stats as sps
+    from statsmodels.discrete.discrete_model import NegativeBinomial
 
     rows = _usable(panel).copy()
     years = sorted(rows["year"].unique())
     design = pd.get_dummies(rows["year"].astype(int), prefix="y", dtype=float)
     design = design[[f"y_{y}" for y in years]]
     offset = np.log(rows["children"].to_numpy(dtype=float))
-    model = sm.NegativeBinomial(
-        rows["events"].to_numpy(dtype=float), design.to_numpy(), offset=offset
-    )
+    model = NegativeBinomial(rows["events"].to_numpy(dtype=float), design.to_numpy(), offset=offset)
     fit = model.fit(disp=0, maxiter=200)
     alpha = float(fit.params[-1])
     trend = dict(zip(years, np.exp(fit.params[:-1]), strict=True))
@@ -838,23 +854,29 @@ def hex_values(values: pd.DataFrame, reg: pd.DataFrame) -> pd.DataFrame:
             frontier = nxt
     v = values[values["area_code"].isin(hex_of)].copy()
     v["hex_code"] = v["area_code"].map(hex_of)
-    rows = []
     extra = [c for c in v.columns if c not in ("area_code", "hex_code", "events", "children")]
-    for hex_code, g in v.groupby("hex_code", sort=True):
+    # each hexagon's rows by position, and the columns as arrays (no pandas call per hexagon)
+    members: dict[str, list[int]] = {}
+    for i, hex_code in enumerate(v["hex_code"]):
+        members.setdefault(hex_code, []).append(i)
+    arrays = {c: v[c].to_numpy() for c in ("area_code", *extra)}
+    counts = {c: v[c].to_numpy(dtype=float) for c in ("events", "children")}
+    rows = []
+    for hex_code in sorted(members):
+        at = members[hex_code]
         row = {
             "hex_code": hex_code,
             "q": position[hex_code][0],
             "r": position[hex_code][1],
-            "area_codes": ";".join(sorted(g["area_code"])),
-            "events": g["events"].sum(min_count=len(g)),
-            "children": g["children"].sum(min_count=len(g)),
-            "combined": len(g) > 1,
+            "area_codes": ";".join(sorted(arrays["area_code"][at])),
+            **{c: np.nan if np.isnan(x[at]).any() else x[at].sum() for c, x in counts.items()},
+            "combined": len(at) > 1,
         }
         for col in extra:
             row[col] = (
-                g[col].iloc[0]
-                if len(g) == 1
-                else (" + ".join(g[col].astype(str)) if col == "area_name" else None)
+                arrays[col][at[0]]
+                if len(at) == 1
+                else (" + ".join(str(x) for x in arrays[col][at]) if col == "area_name" else None)
             )
         rows.append(row)
     out = pd.DataFrame(rows)
@@ -1171,8 +1193,9 @@ def regional_dispersion_test(
     .. [2] Venables, W. N. and Ripley, B. D. (2002). *Modern Applied Statistics with S*,
        4th ed., Springer, §7.5.
     """
-    import statsmodels.api as sm
     from scipy import stats as sps
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
 
     xv = np.asarray(x, dtype=float)
     nv = np.asarray(n, dtype=float)
@@ -1191,15 +1214,15 @@ def regional_dispersion_test(
         if np.any(xv > nv):
             raise ValueError("a count exceeds its denominator")
         endog = np.column_stack([xv, nv - xv])
-        fam, offset = sm.families.Binomial(), None
+        fam, offset = families.Binomial(), None
         words = "binomial (children who went missing out of children looked after)"
     elif family == "poisson":
-        endog, fam, offset = xv, sm.families.Poisson(), np.log(nv)
+        endog, fam, offset = xv, families.Poisson(), np.log(nv)
         words = "Poisson with log-denominator offset"
     else:
         raise ValueError(f"family must be 'binomial' or 'poisson'; got {family!r}")
-    common = sm.GLM(endog, const, family=fam, offset=offset).fit()
-    full = sm.GLM(endog, design, family=fam, offset=offset).fit()
+    common = GLM(endog, const, family=fam, offset=offset).fit()
+    full = GLM(endog, design, family=fam, offset=offset).fit()
     df1, df2 = k - 1, n_areas - k
     phi = float(full.pearson_chi2 / df2)
     ratio = float((common.deviance - full.deviance) / df1 / phi)
@@ -1671,11 +1694,38 @@ def indicator_panels(consistent: bool = True) -> dict[str, pd.DataFrame]:
     return panels
 
 
-def _group_rate(rows: pd.DataFrame, key: str) -> float:
-    rows = _usable(rows)
-    if rows.empty:
+@dataclass(frozen=True)
+class _Columns:
+    """A rate panel's columns as arrays, for loops over years (pandas per year is slow)."""
+
+    year: np.ndarray
+    code: np.ndarray
+    events: np.ndarray
+    children: np.ndarray
+    rate: np.ndarray
+    usable: np.ndarray  # what :func:`_usable` keeps
+
+    @classmethod
+    def of(cls, panel: pd.DataFrame) -> _Columns:
+        events = panel["events"].to_numpy(dtype=float)
+        children = panel["children"].to_numpy(dtype=float)
+        usable = ~np.isnan(events) & ~np.isnan(children) & (children > 0)
+        return cls(
+            panel["year"].to_numpy(),
+            panel["area_code"].to_numpy(dtype=object),
+            events,
+            children,
+            panel["rate"].to_numpy(dtype=float),
+            usable,
+        )
+
+
+def _group_rate(cols: _Columns, rows: np.ndarray, key: str) -> float:
+    """The pooled rate of the usable ``rows`` (a mask): summed events over summed children."""
+    rows = rows & cols.usable
+    if not rows.any():
         return math.nan
-    value = rows["events"].sum() / rows["children"].sum()
+    value = cols.events[rows].sum() / cols.children[rows].sum()
     return value * (PER if key not in _SCALE else _SCALE[key])
 
 
@@ -1820,24 +1870,28 @@ def profile(
         scale = _SCALE.get(key, 1.0)  # rate panels are per 10,000 already; ratios are fractions
         label = _label_of(code, cons)
         region_codes = set(panel.loc[panel["region"] == area["region"], "area_code"])
+        p, pc = _Columns.of(panel), _Columns.of(cons)
+        in_region = np.array([a in region_codes for a in p.code], dtype=bool)
         rows = []
-        for year, g in panel.groupby("year", sort=True):
-            own = _usable(g[g["area_code"] == code])
+        for year in sorted(set(p.year.tolist())):
+            at = p.year == year
+            own, cols = at & p.usable & (p.code == code), p
             basis = "as published"
-            if own.empty:
-                own = _usable(cons[(cons["area_code"] == label) & (cons["year"] == year)])
+            if not own.any():
+                own, cols = pc.usable & (pc.code == label) & (pc.year == year), pc
                 basis = "consistent boundaries" + (" (combined)" if "+" in label else "")
-                combined_note |= "+" in label and not own.empty
-            rates = _usable(g).set_index("area_code")["rate"] * scale
-            nb = [float(rates[c]) for c in sns if c in rates.index]
+                combined_note |= "+" in label and bool(own.any())
+            usable = at & p.usable
+            rates = dict(zip(p.code[usable], p.rate[usable] * scale, strict=True))
+            nb = [float(rates[c]) for c in sns if c in rates]
             rows.append(
                 {
                     "indicator": key,
                     "year": int(year),
-                    "authority": float(own["rate"].iloc[0] * scale) if len(own) else math.nan,
-                    "basis": basis if len(own) else "",
-                    "region": _group_rate(g[g["area_code"].isin(region_codes)], key),
-                    "England": _group_rate(g, key),
+                    "authority": float(cols.rate[own][0] * scale) if own.any() else math.nan,
+                    "basis": basis if own.any() else "",
+                    "region": _group_rate(p, at & in_region, key),
+                    "England": _group_rate(p, at, key),
                     "neighbours' median": float(np.median(nb)) if nb else math.nan,
                     "neighbours_used": len(nb),
                 }
