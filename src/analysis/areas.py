@@ -933,7 +933,7 @@ def _column(reg: pd.DataFrame, column: str) -> dict[str, object]:
     return dict(zip(reg.index, reg[column], strict=True))
 
 
-def _replace(frame: pd.DataFrame, rows: np.ndarray, column: str, values: list) -> None:
+def _replace(frame: pd.DataFrame, rows: np.ndarray, column: str, values: Sequence) -> None:
     """Set ``column`` of the masked ``rows`` to ``values``, writing only the cells that change.
 
     Most cells already hold the register's value; setting every masked cell would convert the
@@ -1005,29 +1005,36 @@ def harmonise(frame: pd.DataFrame, register: pd.DataFrame | None = None) -> pd.D
         raise KeyError(f"codes not in the area register: {', '.join(unknown[:10])}")
     years = _column(reg, "years")
     graph = _parts(reg).graph
-    keys = list(
-        zip(
-            la_codes.tolist(),
-            out["year"].to_numpy()[la].tolist(),
-            out["year_convention"].to_numpy(dtype=object)[la].tolist(),
-            strict=True,
-        )
+    # the code in use depends on (code, year, convention) only: work it out once per distinct
+    # key (a table repeats each for every measure), then spread it back over the rows
+    code_ids, code_set = pd.factorize(la_codes)
+    conv_ids, conv_set = pd.factorize(out["year_convention"].to_numpy(dtype=object)[la])
+    row_years = out["year"].to_numpy()[la].astype("int64")
+    first_year = int(row_years.min()) if len(row_years) else 0
+    span = int(row_years.max()) - first_year + 1 if len(row_years) else 1
+    key_ids, key_set = pd.factorize(
+        (code_ids * len(conv_set) + conv_ids) * span + row_years - first_year
     )
-    mapped = {}
-    for code, year, convention in set(keys):
-        ry = reporting_year(year, convention)
+    mapped = []
+    for k in key_set.tolist():
+        rest, year = divmod(k, span)
+        code, convention = code_set[rest // len(conv_set)], conv_set[rest % len(conv_set)]
+        ry = reporting_year(year + first_year, convention)
         new = _code_in_use(years, graph, code, ry)
-        mapped[(code, year, convention)] = (new, ry not in years[new])
-    looked = [mapped[k] for k in keys]
-    new_codes = [m[0] for m in looked]
+        mapped.append((new, ry not in years[new]))
     placeholder = np.zeros(len(out), dtype=bool)
-    placeholder[la] = [m[1] for m in looked]
+    placeholder[la] = np.array([m[1] for m in mapped], dtype=bool)[key_ids]
     placeholder &= out["value"].isna().to_numpy()
-    numbers, names, region_of = (_column(reg, c) for c in ("la_number", "area_name", "region"))
-    _replace(out, la, "area_code", new_codes)
-    _replace(out, la, "la_number", [numbers[c] for c in new_codes])
-    _replace(out, la, "area_name", [names[c] for c in new_codes])
-    _replace(out, la, "region", [region_of[c] for c in new_codes])
+    new_codes = [m[0] for m in mapped]
+    for column, of_code in (
+        ("area_code", None),
+        ("la_number", _column(reg, "la_number")),
+        ("area_name", _column(reg, "area_name")),
+        ("region", _column(reg, "region")),
+    ):
+        per_key = np.empty(len(mapped), dtype=object)
+        per_key[:] = new_codes if of_code is None else [of_code[c] for c in new_codes]
+        _replace(out, la, column, per_key[key_ids])
     reg_regions = _parts(reg).regions
     rg = (out["geography"] == "regional").to_numpy()
     if rg.any():
