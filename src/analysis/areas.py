@@ -1113,11 +1113,14 @@ def consistent_boundaries(
     {2018: 3000.0, 2019: 3100.0, 2020: 3150.0}
     """
     reg = _default() if register is None else register
-    la = frame["geography"] == "local authority"
-    rows = frame[la]
-    bad = sorted(set(rows["unit"]) - SUMMABLE_UNITS)
+    la = (frame["geography"] == "local authority").to_numpy()
+    # the local-authority rows as plain arrays: a few pandas calls, then Python and numpy
+    rows = {c: frame[c].to_numpy()[la] for c in _BOUNDARY_COLUMNS}
+    bad = sorted(set(rows["unit"].tolist()) - SUMMABLE_UNITS)
     if bad:
-        measures = sorted(set(rows.loc[rows["unit"].isin(bad), "measure"]))
+        measures = sorted(
+            {m for m, u in zip(rows["measure"], rows["unit"], strict=True) if u in bad}
+        )
         raise ValueError(
             f"cannot sum {', '.join(measures)} (units: {', '.join(bad)}): rates, percentages and "
             "averages must be recomputed from the aggregated numerators and denominators; "
@@ -1125,17 +1128,27 @@ def consistent_boundaries(
         )
     years = reg.attrs["years"]
     to_year = years[-1] if to_year is None else int(to_year)
-    if rows.empty:
+    if not la.any():
         out = frame.copy()
         out.attrs = dict(frame.attrs, boundaries={}, to_year=to_year)
         return out
+    codes = rows["area_code"].tolist()
     ry = np.array(
-        [reporting_year(y, c) for y, c in zip(rows["year"], rows["year_convention"], strict=True)]
+        [
+            reporting_year(y, c)
+            for y, c in zip(rows["year"].tolist(), rows["year_convention"].tolist(), strict=True)
+        ]
     )
     ry = np.clip(ry, years[0], years[-1])
     lo, hi = min(ry.min(), to_year), max(ry.max(), to_year)
     links_ = _parts(reg).links
-    edges = links_[(links_["first_year"] > lo) & (links_["first_year"] <= hi)]
+    edges = [
+        (p, s)
+        for p, s, y in zip(
+            links_["predecessor"], links_["successor"], links_["first_year"], strict=True
+        )
+        if lo < y <= hi
+    ]
     parent: dict[str, str] = {}
 
     def find(c: str) -> str:
@@ -1143,12 +1156,12 @@ def consistent_boundaries(
             c = parent[c]
         return c
 
-    for p, s in zip(edges["predecessor"], edges["successor"], strict=True):
+    for p, s in edges:
         a, b = find(p), find(s)
         if a != b:
             parent[max(a, b)] = min(a, b)
     members: dict[str, set[str]] = {}
-    for c in set(rows["area_code"]) | set(edges["predecessor"]) | set(edges["successor"]):
+    for c in set(codes) | {p for p, _ in edges} | {s for _, s in edges}:
         members.setdefault(find(c), set()).add(c)
     label_of: dict[str, str] = {}
     name_of: dict[str, str] = {}
@@ -1164,57 +1177,47 @@ def consistent_boundaries(
         name_of[label] = " + ".join(str(names[c]) for c in now)
         for c in group:
             label_of[c] = label
-    in_use = np.array(
-        [y in years_of.get(c, ()) for c, y in zip(rows["area_code"], ry, strict=True)]
-    )
-    stray = rows[~in_use & rows["value"].notna()]
-    if not stray.empty:
-        first = stray.iloc[0]
+    in_use = np.array([y in years_of.get(c, ()) for c, y in zip(codes, ry, strict=True)])
+    stray = np.flatnonzero(~in_use & ~pd.isna(rows["value"]))
+    if len(stray):
+        first = {c: rows[c][stray[0]] for c in ("area_code", "year", "measure")}
         raise ValueError(
             f"{first['area_code']} has a value for {first['year']} ({first['measure']}) but was "
             "not in use that year"
         )
-    work = rows[in_use].copy()
-    work["_ry"] = ry[in_use]
-    work["_label"] = [label_of[c] for c in work["area_code"]]
-    keys = [
-        "_label",
-        "year",
-        "year_convention",
-        "measure",
-        "unit",
-        "release",
-        "vintage",
-        "source_id",
-    ]
-    # groups numbered in the order first seen; each group's keys are those of its first row.
-    # A group's sum (NaN if any member is NaN), its members' statuses and the codes present
-    # come from one pass over the rows, not from a Python function per group.
-    ids = work.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
-    first = np.unique(ids, return_index=True)[1]
-    agg = {k: work[k].to_numpy()[first] for k in (*keys, "_ry")}
-    labels = agg["_label"]
-    member_values = work["value"].to_numpy(dtype=float)
+    # group the rows in use by label and the other keys, groups numbered in the order first
+    # seen; a group's sum is NaN if any member is NaN; its members' statuses and codes kept
+    kept = np.flatnonzero(in_use)
+    keys = ("year", "year_convention", "measure", "unit", "release", "vintage", "source_id")
+    group_of: dict[tuple, int] = {}
+    ids = np.empty(len(kept), dtype="int64")
+    for j, i in enumerate(kept.tolist()):
+        key = (label_of[codes[i]], *(_key(rows[k][i]) for k in keys))
+        ids[j] = group_of.setdefault(key, len(group_of))
+    first = np.unique(ids, return_index=True)[1]  # each group's first row, among those kept
+    member_values = rows["value"][kept].astype(float)
     values = np.zeros(len(first))
     np.add.at(values, ids, member_values)
     values[np.bincount(ids, np.isnan(member_values), minlength=len(first)) > 0] = np.nan
     present: list[set[str]] = [set() for _ in range(len(first))]
     statuses: list[set[str]] = [set() for _ in range(len(first))]
-    for i, code, st in zip(ids, work["area_code"], work["status"], strict=True):
-        present[i].add(code)
-        if st:
-            statuses[i].add(st)
+    for g, i in zip(ids.tolist(), kept.tolist(), strict=True):
+        present[g].add(codes[i])
+        if rows["status"][i]:
+            statuses[g].add(rows["status"][i])
+    labels = [label_of[codes[i]] for i in kept[first].tolist()]
     status = []
-    for i, (lab, y) in enumerate(zip(labels, agg["_ry"], strict=True)):
-        missing = sorted(c for c in boundaries[lab] if y in years_of[c] and c not in present[i])
+    for g, (lab, y) in enumerate(zip(labels, ry[kept[first]].tolist(), strict=True)):
+        missing = sorted(c for c in boundaries[lab] if y in years_of[c] and c not in present[g])
         if missing:
-            values[i] = np.nan
+            values[g] = np.nan
             status.append(f"incomplete: no row for {', '.join(missing)}")
-        elif np.isnan(values[i]):
-            st = ", ".join(sorted(statuses[i]))
+        elif np.isnan(values[g]):
+            st = ", ".join(sorted(statuses[g]))
             status.append(f"incomplete: {st or 'a member value is missing'}")
         else:
             status.append("")
+    at = kept[first]
     out_la = pd.DataFrame(
         {
             "area_code": labels,
@@ -1224,15 +1227,15 @@ def consistent_boundaries(
                 " + ".join(sorted({str(region_of[c]) for c in lab.split("+")})) for lab in labels
             ],
             "geography": "local authority",
-            "year": agg["year"],
-            "year_convention": agg["year_convention"],
-            "measure": agg["measure"],
+            "year": rows["year"][at],
+            "year_convention": rows["year_convention"][at],
+            "measure": rows["measure"][at],
             "value": values,
-            "unit": agg["unit"],
+            "unit": rows["unit"][at],
             "status": status,
-            "release": agg["release"],
-            "vintage": agg["vintage"],
-            "source_id": agg["source_id"],
+            "release": rows["release"][at],
+            "vintage": rows["vintage"][at],
+            "source_id": rows["source_id"][at],
         }
     )
     out = pd.concat([frame[~la], out_la[list(frame.columns)]], ignore_index=True)
@@ -1240,3 +1243,23 @@ def consistent_boundaries(
     out = out.reset_index(drop=True)
     out.attrs = dict(frame.attrs, boundaries=boundaries, to_year=to_year)
     return out
+
+
+_BOUNDARY_COLUMNS = (
+    "area_code",
+    "year",
+    "year_convention",
+    "measure",
+    "unit",
+    "release",
+    "vintage",
+    "source_id",
+    "value",
+    "status",
+)
+_NAN_KEY = object()
+
+
+def _key(value: object) -> object:
+    """A grouping key in which every NaN is the same (as pandas' ``dropna=False`` groups them)."""
+    return _NAN_KEY if value != value else value  # NaN is the one value unequal to itself

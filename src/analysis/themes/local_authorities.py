@@ -189,8 +189,13 @@ def consistent_frame(
     Rows of authorities that no succession links (most of them) are their own group and pass
     through unchanged, so only the few codes in :func:`analysis.areas.links` are aggregated: the
     same result, an order of magnitude faster on a full panel. ``attrs["boundaries"]`` lists
-    the groups made.
+    the groups made. A frame this function has already put on the boundaries of ``to_year``
+    (its ``attrs`` say so) is returned as it is, so a population can be aggregated once and
+    passed to several rate panels.
     """
+    target = reg.attrs["years"][-1] if to_year is None else int(to_year)
+    if "boundaries" in frame.attrs and frame.attrs.get("to_year") == target:
+        return frame
     links = areas.links(reg)
     attrs = dict(frame.attrs)
     frame = frame.copy(deep=False)
@@ -975,8 +980,9 @@ def homes_change(
         Per authority: homes, places, children and rates for each list (suffixes ``_first``
         and ``_second``) and the change in homes per 10,000 children.
     """
-    a = homes_panel(first, population, lag=lags[0], reg=reg, consistent=True, to_year=to_year)
-    b = homes_panel(second, population, lag=lags[1], reg=reg, consistent=True, to_year=to_year)
+    pop = consistent_frame(population, to_year, reg=reg)  # once, for both lists
+    a = homes_panel(first, pop, lag=lags[0], reg=reg, consistent=True, to_year=to_year)
+    b = homes_panel(second, pop, lag=lags[1], reg=reg, consistent=True, to_year=to_year)
     keep = [
         "area_code",
         "area_name",
@@ -1199,16 +1205,18 @@ def regional_dispersion_test(
 
     xv = np.asarray(x, dtype=float)
     nv = np.asarray(n, dtype=float)
-    groups = pd.Series(list(region), dtype="object")
-    ok = np.isfinite(xv) & np.isfinite(nv) & (nv > 0) & groups.notna().to_numpy()
-    xv, nv, groups = xv[ok], nv[ok], groups[ok].reset_index(drop=True)
-    levels = sorted(groups.unique())
+    groups = np.empty(len(xv), dtype=object)
+    groups[:] = list(region)
+    ok = np.isfinite(xv) & np.isfinite(nv) & (nv > 0) & pd.notna(groups)
+    xv, nv, groups = xv[ok], nv[ok], groups[ok]
+    levels = sorted(set(groups))
     n_areas, k = len(xv), len(levels)
     if k < 2 or n_areas <= k:
         raise ValueError(
             f"need at least two regions and more authorities than regions; got {k}, {n_areas}"
         )
-    design = pd.get_dummies(groups, dtype=float)[levels].to_numpy()
+    # one indicator column per region, in sorted order (pandas.get_dummies, without pandas)
+    design = np.array([[g == level for level in levels] for g in groups], dtype=float)
     const = np.ones((n_areas, 1))
     if family == "binomial":
         if np.any(xv > nv):
@@ -1256,17 +1264,24 @@ def regional_dispersion(panel: pd.DataFrame) -> pd.DataFrame:
     pandas.DataFrame
         One row per year and measure: the fields of :class:`RegionalDispersion`.
     """
+    years = panel["year"].to_numpy()
+    region = panel["region"].to_numpy(dtype=object)
+    counts = {
+        c: panel[c].to_numpy(dtype=float)
+        for c in ("missing_children", "cla_during_year", "missing_incidents")
+    }
     rows = []
-    for year, g in panel.groupby("year", sort=True):
+    for year in sorted(set(years.tolist())):
         for measure, x, n, fam in (
             ("share_missing", "missing_children", "cla_during_year", "binomial"),
             ("incidents_per_child", "missing_incidents", "missing_children", "poisson"),
         ):
-            usable = g[g[x].notna() & g[n].notna() & (g[n] > 0)]
-            if len(usable) < 20:
+            xv, nv = counts[x], counts[n]
+            usable = (years == year) & ~np.isnan(xv) & ~np.isnan(nv) & (nv > 0)
+            if usable.sum() < 20:
                 continue
             t = regional_dispersion_test(
-                usable[x], usable[n], usable["region"], family=fam, year=int(year), measure=measure
+                xv[usable], nv[usable], region[usable], family=fam, year=int(year), measure=measure
             )
             rows.append(t.__dict__)
     return pd.DataFrame(rows)
@@ -1414,6 +1429,7 @@ def looked_after_2012_against_homes_2014(
     and Northumberland's new codes). The 2012 rate uses the mid-2012 population estimate, the
     earliest in the project (DfE's own 2012 rates used mid-2011, so these differ slightly).
     """
+    population = consistent_frame(population, 2015, reg=reg)  # once, for both panels
     lac = rate_panel(
         looked_after[looked_after["year"] == 2012],
         population,
@@ -1668,6 +1684,8 @@ def indicator_panels(consistent: bool = True) -> dict[str, pd.DataFrame]:
     (per child who went missing).
     """
     reg, pop = load("register"), load("population")
+    if consistent:
+        pop = consistent_frame(pop, reg=reg)  # once, for every panel
     panels = {
         key: rate_panel(load("factors"), pop, FACTORS[f], reg=reg, consistent=consistent)
         for key, f in (("cse", "cse"), ("missing_factor", "missing"), ("cce", "cce"))
