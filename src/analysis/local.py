@@ -1104,7 +1104,8 @@ def _finish(
     harmonise: bool,
 ) -> pd.DataFrame:
     source_id, release, vintage = _provenance(name)
-    out = raw.drop(columns="_table").copy()
+    out = raw.drop(columns="_table")  # a new frame (pandas copies on write)
+    out.attrs.pop("first_line", None)  # the provider lists' parse keeps it, for its errors
     out["release"] = release
     out["vintage"] = vintage
     out["source_id"] = source_id
@@ -1260,8 +1261,8 @@ def _parse_sfr(path: Path, name: str, metadata: str) -> pd.DataFrame:
     return _sfr(path, name, year, mapping, Path(metadata), section, skip_columns=("LA_order",))
 
 
-def _provider_rows(path: Path, name: str) -> tuple[_Table, list[tuple[int, str, str, str]]]:
-    """(line, authority name, provision type, places cell) for each provider in a list."""
+def _provider_rows(path: Path, name: str) -> tuple[_Table, list[tuple[int, str, str, float, str]]]:
+    """(line, authority name, provision type, places, status) for each provider in a list."""
     if name == "providers_2014":
         table = _Table(path, {"": "not available"})
         header, rows = _read(path)
@@ -1283,12 +1284,12 @@ def _provider_rows(path: Path, name: str) -> tuple[_Table, list[tuple[int, str, 
         if kind.casefold() not in _PROVISION_TYPES:
             table.fail(line, cols[1], f"unknown provision type {kind!r}")
         try:
-            value, _ = parse_value(places, table.markers)
+            value, status = parse_value(places, table.markers)
         except ValueError as err:
             table.fail(line, cols[2], str(err))
         if value < 0:
             table.fail(line, cols[2], f"negative places {places}")
-        out.append((line, la, _PROVISION_TYPES[kind.casefold()], places))
+        out.append((line, la, _PROVISION_TYPES[kind.casefold()], value, status))
     return table, out
 
 
@@ -1298,8 +1299,7 @@ def _parse_providers(path: Path, name: str) -> pd.DataFrame:
     counts: dict[tuple[str, str], list[float]] = {}
     statuses: dict[tuple[str, str], set[str]] = {}
     first_line: dict[str, int] = {}
-    for line, la, slug, places in providers:
-        value, status = parse_value(places, table.markers)
+    for line, la, slug, value, status in providers:
         counts.setdefault((la, slug), []).append(value)
         if status:
             statuses.setdefault((la, slug), set()).add(status)
