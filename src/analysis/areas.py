@@ -214,17 +214,9 @@ def _region_of(code: str, name: str) -> tuple[str, str]:
 
 
 #: The geography columns every DfE explore-education-statistics table starts with.
-EES_GEOGRAPHY: tuple[str, ...] = (
-    "time_period",
-    "time_identifier",
-    "geographic_level",
-    "country_code",
-    "country_name",
-    "region_code",
-    "region_name",
-    "old_la_code",
-    "new_la_code",
-    "la_name",
+EES_GEOGRAPHY: tuple[str, ...] = tuple(
+    "time_period time_identifier geographic_level country_code country_name region_code "
+    "region_name old_la_code new_la_code la_name".split()
 )
 
 

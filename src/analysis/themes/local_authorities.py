@@ -286,13 +286,9 @@ def rate_panel(
     out["rate"] = PER * out["events"] / out["children"]
     out = out[list(_PANEL_COLUMNS)].sort_values(["area_code", "year"], kind="stable")
     out = out.reset_index(drop=True)
+    out.attrs.update(unit=unit, measure=measure, geography=geography, consistent=consistent)
     out.attrs.update(
-        unit=unit,
-        measure=measure,
-        geography=geography,
-        consistent=consistent,
-        sources=sources_of(counts, population),
-        boundaries=dict(c.attrs.get("boundaries", {})),
+        sources=sources_of(counts, population), boundaries=dict(c.attrs.get("boundaries", {}))
     )
     return out
 
@@ -918,15 +914,12 @@ PROVIDER_LISTS: dict[int, tuple[str, int]] = {
 
 
 def homes_panel(
-    providers: pd.DataFrame,
-    population: pd.DataFrame,
-    *,
-    lag: int,
-    reg: pd.DataFrame | None = None,
-    consistent: bool = False,
-    to_year: int | None = None,
+    providers: pd.DataFrame, population: pd.DataFrame, *, lag: int, **options: Any
 ) -> pd.DataFrame:
     """Children's homes and their places per 10,000 children, by authority, from a provider list.
+
+    ``lag`` and ``options`` (``reg``, ``consistent``, ``to_year``) are those of
+    :func:`rate_panel`.
 
     Returns
     -------
@@ -935,23 +928,9 @@ def homes_panel(
         ``places_per_10k`` (homes of Ofsted's type "children's home"; secure children's homes
         and residential special schools are not included).
     """
-    homes = rate_panel(
-        providers,
-        population,
-        "childrens_homes",
-        reg=reg,
-        consistent=consistent,
-        to_year=to_year,
-        lag=lag,
-    )
-    places = rate_panel(
-        providers,
-        population,
-        "childrens_homes_places",
-        reg=reg,
-        consistent=consistent,
-        to_year=to_year,
-        lag=lag,
+    homes, places = (
+        rate_panel(providers, population, measure, lag=lag, **options)
+        for measure in ("childrens_homes", "childrens_homes_places")
     )
     out = homes.rename(columns={"events": "homes", "rate": "homes_per_10k"})
     out["places"] = out["area_code"].map(places.set_index("area_code")["events"])
@@ -1173,9 +1152,9 @@ def regional_dispersion_test(
     n: Sequence[float],
     region: Sequence[str],
     *,
-    family: str = "binomial",
     year: int = 0,
     measure: str = "",
+    family: str = "binomial",
 ) -> RegionalDispersion:
     """Quasi-likelihood F test: do regions differ more than authorities within regions do?
 
@@ -1235,21 +1214,13 @@ def regional_dispersion_test(
     phi = float(full.pearson_chi2 / df2)
     ratio = float((common.deviance - full.deviance) / df1 / phi)
     p = float(sps.f.sf(ratio, df1, df2))
-    return RegionalDispersion(
-        year=int(year),
-        measure=measure,
-        ratio=ratio,
-        df_regions=df1,
-        df_residual=df2,
-        p_value=p,
-        within_dispersion=phi,
-        authorities=n_areas,
-        regions=k,
-        method=(
-            f"quasi-likelihood F test of a region effect in a {words} GLM, dispersion from the "
-            "region model's Pearson chi-square (McCullagh and Nelder 1989)"
-        ),
+    method = (
+        f"quasi-likelihood F test of a region effect in a {words} GLM, dispersion from the "
+        "region model's Pearson chi-square (McCullagh and Nelder 1989)"
     )
+    # year, measure, ratio, df_regions, df_residual, p_value, within_dispersion, authorities,
+    # regions, method: the fields of RegionalDispersion in order
+    return RegionalDispersion(int(year), measure, ratio, df1, df2, p, phi, n_areas, k, method)
 
 
 def regional_dispersion(panel: pd.DataFrame) -> pd.DataFrame:
@@ -1464,11 +1435,11 @@ def looked_after_2012_against_homes_2014(
 class AuthorityCount:
     """England's local authorities with children's services in the 2012 looked-after release."""
 
-    count: int
-    listed: int
-    omitted: tuple[str, ...]
-    small: tuple[str, ...]
-    unknown: tuple[str, ...]
+    count: int  # listed + omitted
+    listed: int  # authorities with a row of their own in the release
+    omitted: tuple[str, ...]  # in the population table, not in the release (Isles of Scilly)
+    small: tuple[str, ...]  # under ten children looked after at 31 March, or suppressed
+    unknown: tuple[str, ...]  # in the release, not in the population table
     sources: tuple[str, ...]
 
 
@@ -1604,11 +1575,12 @@ def earliest_regional_dispersion(
 # A profile of one authority
 # --------------------------------------------------------------------------------------------
 
+_EPISODES = "episodes per 10,000 children"  # the unit of the three factors at assessment
 #: The profile's indicators: key -> (title, unit of the value shown).
 INDICATORS: dict[str, tuple[str, str]] = {
-    "cse": ("Child sexual exploitation recorded at assessment", "episodes per 10,000 children"),
-    "missing_factor": ("Going missing recorded at assessment", "episodes per 10,000 children"),
-    "cce": ("Child criminal exploitation recorded at assessment", "episodes per 10,000 children"),
+    "cse": ("Child sexual exploitation recorded at assessment", _EPISODES),
+    "missing_factor": ("Going missing recorded at assessment", _EPISODES),
+    "cce": ("Child criminal exploitation recorded at assessment", _EPISODES),
     "lac": ("Children looked after at 31 March", "children per 10,000 children"),
     "missing_share": ("Looked-after children who went missing", "% of children looked after"),
     "incidents": ("Missing incidents per child who went missing", "incidents per child"),
@@ -1998,17 +1970,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Print an authority's profile (``python -m analysis profile NAME``); 2 if unknown."""
-    from analysis.external import ExternalDataError
+    from analysis.external import ExternalDataError, exit_code
 
-    try:
-        reg = load("register")
-        result = profile(args.name, reg=reg)
-    except KeyError as err:
-        print(f"profile: {err.args[0] if err.args else err}", file=sys.stderr)
-        return 2
-    except ExternalDataError as err:
-        print(f"profile: {err}", file=sys.stderr)
-        return 1
+    return exit_code("profile", lambda: _profile_command(args), {KeyError: 2, ExternalDataError: 1})
+
+
+def _profile_command(args: argparse.Namespace) -> int:
+    result = profile(args.name, reg=load("register"))
     sys.stdout.write(result.text())
     if getattr(args, "csv", ""):
         result.series.to_csv(args.csv, index=False, lineterminator="\n")
