@@ -55,6 +55,23 @@ def test_register_derives_codes_years_and_successions(reg: pd.DataFrame) -> None
     assert per_year[2012] == 5 and per_year[2020] == 4 and per_year[2025] == 5
 
 
+def test_register_attrs_stay_small_and_rows_keep_their_successions(reg: pd.DataFrame) -> None:
+    # pandas deep-copies attrs on nearly every operation: no frames or big mappings in them
+    for key, value in reg.attrs.items():
+        assert not isinstance(value, pd.DataFrame | pd.Series), key
+        assert len(repr(value)) < 2_000, key
+    # a subset of the register's rows still knows the register's successions and regions
+    current = reg[reg["current"]]
+    assert areas.links(current).equals(areas.links(reg))
+    assert areas.regions(current).equals(areas.regions(reg))
+    assert set(areas.regions(reg)["region"]) >= set(current["region"])
+    # and the successions are those of the fake geography (see the module docstring)
+    pairs = set(zip(areas.links(reg)["predecessor"], areas.links(reg)["successor"], strict=True))
+    assert {("F06000001", "F06000003"), ("F06000002", "F06000003")} <= pairs
+    # a frame made by hand has none
+    assert areas.links(pd.DataFrame({"area_code": ["X"]})).empty
+
+
 def test_register_neighbours_police_and_hexes(reg: pd.DataFrame) -> None:
     assert reg.at["F06000003", "statistical_neighbours"][:4] == (
         "F08000001",

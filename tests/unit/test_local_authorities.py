@@ -118,6 +118,19 @@ def test_neighbour_median_and_its_order_statistic_interval() -> None:
     assert row["quartile"] == 4  # highest of the eleven rates
 
 
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
+def test_median_interval_is_scipys_quantile_test_for_every_size(confidence: float) -> None:
+    rng = np.random.default_rng(7)
+    for n in range(2, 41):
+        values = rng.normal(size=n).round(1)  # rounded: ties occur
+        want = sps.quantile_test(values, q=float(np.median(values)), p=0.5).confidence_interval(
+            confidence
+        )
+        got = la.median_interval(list(values), confidence)
+        for g, w in zip(got, (want.low, want.high), strict=True):
+            assert (math.isnan(g) and math.isnan(w)) or g == w, (n, got, want)
+
+
 def test_quartile_bands_rank_by_value() -> None:
     bands = la.quartile_bands(pd.Series([5.0, 1.0, 7.0, 3.0, 8.0, 2.0, 6.0, 4.0]))
     assert bands.tolist() == [3, 1, 4, 2, 4, 1, 3, 2]
@@ -149,6 +162,20 @@ def test_boundary_change_is_aggregated_in_the_rate_panel() -> None:
     assert split.loc[2023, "events"] == float(ep[("F06000004", "2023")]) + float(
         ep[("F06000005", "2023")]
     )
+
+
+def test_a_population_put_on_consistent_boundaries_once_serves_every_panel() -> None:
+    reg = areas.register(areas.fake_files(FAKES))
+    factors = local.load_assessment_factors(FAKES / "fake_cin_factors_2018_2025.csv", register=reg)
+    pop = local.load_child_population(FAKES / "fake_population_2012_2024.csv", register=reg)
+    once = la.consistent_frame(pop, reg=reg)
+    assert la.consistent_frame(once, reg=reg) is once  # not aggregated a second time
+    earlier = la.consistent_frame(pop, 2020, reg=reg)  # other boundaries: another aggregate
+    assert la.consistent_frame(earlier, 2020, reg=reg) is earlier and not earlier.equals(once)
+    for factor in la.FACTORS.values():
+        direct = la.rate_panel(factors, pop, factor, reg=reg, consistent=True)
+        reused = la.rate_panel(factors, once, factor, reg=reg, consistent=True)
+        pd.testing.assert_frame_equal(direct, reused)
 
 
 def test_shrunk_ratio_is_the_gamma_posterior_mean() -> None:
