@@ -43,6 +43,7 @@ With small hand-made fake files in the downloaded formats (the real ones come fr
 from __future__ import annotations
 
 import difflib
+import hashlib
 import json
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -213,17 +214,9 @@ def _region_of(code: str, name: str) -> tuple[str, str]:
 
 
 #: The geography columns every DfE explore-education-statistics table starts with.
-EES_GEOGRAPHY: tuple[str, ...] = (
-    "time_period",
-    "time_identifier",
-    "geographic_level",
-    "country_code",
-    "country_name",
-    "region_code",
-    "region_name",
-    "old_la_code",
-    "new_la_code",
-    "la_name",
+EES_GEOGRAPHY: tuple[str, ...] = tuple(
+    "time_period time_identifier geographic_level country_code country_name region_code "
+    "region_name old_la_code new_la_code la_name".split()
 )
 
 
@@ -590,16 +583,43 @@ def _build(
         )
     frame = pd.DataFrame.from_records(records).set_index("area_code", drop=False)
     frame.index.name = None
+    key = hashlib.sha256(repr((inputs, facts_sha)).encode()).hexdigest()[:16]
+    _PARTS[key] = _Parts(links, graph, region_frame)
     frame.attrs.update(
         years=years,
-        links=links,
-        graph=graph,
-        regions=region_frame,
+        parts=key,
         inputs={name: p for name, p, _ in inputs},
         sources=_source_ids([name for name, _, _ in inputs]),
         synthetic=False,
     )
     return frame
+
+
+@dataclass(frozen=True)
+class _Parts:
+    """What a register knows beyond its rows: successions, their graph and DfE's regions."""
+
+    links: pd.DataFrame
+    graph: _Graph
+    regions: pd.DataFrame
+
+
+#: The parts of every register built in this process, keyed by ``attrs["parts"]``. They live
+#: here, not in ``attrs``: pandas deep-copies ``attrs`` on nearly every operation on a frame.
+_PARTS: dict[str, _Parts] = {}
+_NO_PARTS = _Parts(
+    pd.DataFrame(columns=["predecessor", "successor", "first_year", "kind", "part", "evidence"]),
+    _Graph({}, {}, {}),
+    pd.DataFrame(columns=["region_code", "region_name", "region"]),
+)
+
+
+def _parts(reg: pd.DataFrame) -> _Parts:
+    """The successions, graph and regions of a register (or of rows taken from one).
+
+    A frame made by hand (the tests') has none: no successions, no regions.
+    """
+    return _PARTS.get(reg.attrs.get("parts", ""), _NO_PARTS)
 
 
 def _source_ids(names: Iterable[str]) -> list[str]:
@@ -636,9 +656,9 @@ def register(files: Mapping[str, Path | str] | None = None) -> pd.DataFrame:
         codes), ``statistical_neighbours`` (ten codes, nearest first, for current authorities)
         and ``neighbour_closeness`` (DfE's bands), ``police_force_area`` and its code, and
         ``hex_q``, ``hex_r`` (odd-r hex cartogram position; NaN where the map has none).
-        ``attrs["links"]`` lists each succession (predecessor, successor, first reporting year,
-        kind, whole or part, evidence); ``attrs["years"]`` the years covered; ``attrs["regions"]``
-        the regions (Inner and Outer London with their own codes).
+        ``attrs["years"]`` lists the years covered. The successions and the regions are
+        :func:`links` and :func:`regions` of the register (kept out of ``attrs``, which pandas
+        deep-copies on nearly every operation; ``attrs["parts"]`` is their key).
 
     Raises
     ------
@@ -664,23 +684,36 @@ def _default() -> pd.DataFrame:
     return register()
 
 
-def links(files: Mapping[str, Path | str] | None = None) -> pd.DataFrame:
-    """Return the successions (``register().attrs["links"]``): who became whom, when, how.
+def links(reg: pd.DataFrame | Mapping[str, Path | str] | None = None) -> pd.DataFrame:
+    """Return the successions of a register: who became whom, when, how.
 
-    Columns: ``predecessor``, ``successor``, ``first_year`` (the first reporting year of the
-    successor), ``kind`` (code change, merger, split, merger and split), ``part`` (whole or part
-    of the predecessor's area) and ``evidence`` (the legislation, or "derived from the yearly
-    files").
+    ``reg`` is a register (or rows of one), or the ``files`` of :func:`register` to build
+    it from (default the downloads). Columns: ``predecessor``, ``successor``, ``first_year``
+    (the first reporting year of the successor), ``kind`` (code change, merger, split, merger
+    and split), ``part`` (whole or part of the predecessor's area) and ``evidence`` (the
+    legislation, or "derived from the yearly files"). A register made by hand has none.
+
+    Examples
+    --------
+    >>> from analysis import paths
+    >>> reg = register(fake_files(paths.PROJECT_ROOT / "tests/fixtures/external_fakes"))
+    >>> links(reg).query("successor == 'F06000003'")["predecessor"].tolist()
+    ['F06000001', 'F06000002']
     """
-    return register(files).attrs["links"].copy()
+    return _parts(_as_register(reg)).links.copy()
 
 
-def regions(files: Mapping[str, Path | str] | None = None) -> pd.DataFrame:
+def regions(reg: pd.DataFrame | Mapping[str, Path | str] | None = None) -> pd.DataFrame:
     """Return the regions of DfE's tables: ``region_code``, ``region_name`` and ``region``.
 
-    Inner London (E13000001) and Outer London (E13000002) have ``region`` London.
+    ``reg`` as for :func:`links`. Inner London (E13000001) and Outer London (E13000002)
+    have ``region`` London.
     """
-    return register(files).attrs["regions"].copy()
+    return _parts(_as_register(reg)).regions.copy()
+
+
+def _as_register(given: pd.DataFrame | Mapping[str, Path | str] | None) -> pd.DataFrame:
+    return given if isinstance(given, pd.DataFrame) else register(given)
 
 
 def reporting_year(year: int, convention: str) -> int:
@@ -892,6 +925,31 @@ def _column(reg: pd.DataFrame, column: str) -> dict[str, object]:
     return dict(zip(reg.index, reg[column], strict=True))
 
 
+def _replace(frame: pd.DataFrame, rows: np.ndarray, column: str, values: Sequence) -> None:
+    """Set ``column`` of the masked ``rows`` to ``values``, writing only the cells that change.
+
+    Most cells already hold the register's value; setting every masked cell would convert the
+    whole list again (the slowest step of harmonising a large table).
+    """
+    where = np.flatnonzero(rows)
+    current = frame[column].to_numpy(dtype=object)[where]
+    new = np.empty(len(values), dtype=object)
+    new[:] = values
+    try:
+        changed = ~(pd.isna(current) & pd.isna(new)) & (current != new)
+    except TypeError:  # e.g. pd.NA, whose comparisons have no truth value: write them all
+        changed = np.ones(len(where), dtype=bool)
+    if changed.any():
+        frame.iloc[where[changed], frame.columns.get_loc(column)] = new[changed]
+
+
+def _duplicated(frame: pd.DataFrame, columns: Sequence[str]) -> np.ndarray:
+    """``frame.duplicated(columns, keep=False)`` (every row whose key repeats), but quicker."""
+    codes = [pd.factorize(frame[c].to_numpy(), use_na_sentinel=False)[0] for c in columns]
+    levels = [np.arange(c.max() + 1 if len(c) else 0) for c in codes]
+    return pd.MultiIndex(levels=levels, codes=codes).duplicated(keep=False)
+
+
 def _code_in_use(years: Mapping[str, tuple[int, ...]], graph: _Graph, code: str, year: int) -> str:
     """The code in use in ``year`` for the authority published as ``code`` (renames only)."""
     if code not in years or year in years[code]:
@@ -933,47 +991,57 @@ def harmonise(frame: pd.DataFrame, register: pd.DataFrame | None = None) -> pd.D
     reg = _default() if register is None else register
     out = frame.copy()
     la = (out["geography"] == "local authority").to_numpy()
-    unknown = sorted(set(out.loc[la, "area_code"]) - set(reg.index))
+    la_codes = out["area_code"].to_numpy(dtype=object)[la]
+    unknown = sorted(set(la_codes) - set(reg.index))
     if unknown:
         raise KeyError(f"codes not in the area register: {', '.join(unknown[:10])}")
     years = _column(reg, "years")
-    graph: _Graph = reg.attrs["graph"]
-    keys = list(
-        zip(
-            out.loc[la, "area_code"].tolist(),
-            out.loc[la, "year"].tolist(),
-            out.loc[la, "year_convention"].tolist(),
-            strict=True,
-        )
+    graph = _parts(reg).graph
+    # the code in use depends on (code, year, convention) only: work it out once per distinct
+    # key (a table repeats each for every measure), then spread it back over the rows
+    code_ids, code_set = pd.factorize(la_codes)
+    conv_ids, conv_set = pd.factorize(out["year_convention"].to_numpy(dtype=object)[la])
+    row_years = out["year"].to_numpy()[la].astype("int64")
+    first_year = int(row_years.min()) if len(row_years) else 0
+    span = int(row_years.max()) - first_year + 1 if len(row_years) else 1
+    key_ids, key_set = pd.factorize(
+        (code_ids * len(conv_set) + conv_ids) * span + row_years - first_year
     )
-    mapped = {}
-    for code, year, convention in set(keys):
-        ry = reporting_year(year, convention)
+    mapped = []
+    for k in key_set.tolist():
+        rest, year = divmod(k, span)
+        code, convention = code_set[rest // len(conv_set)], conv_set[rest % len(conv_set)]
+        ry = reporting_year(year + first_year, convention)
         new = _code_in_use(years, graph, code, ry)
-        mapped[(code, year, convention)] = (new, ry not in years[new])
-    looked = [mapped[k] for k in keys]
-    new_codes = [m[0] for m in looked]
+        mapped.append((new, ry not in years[new]))
     placeholder = np.zeros(len(out), dtype=bool)
-    placeholder[la] = [m[1] for m in looked]
+    placeholder[la] = np.array([m[1] for m in mapped], dtype=bool)[key_ids]
     placeholder &= out["value"].isna().to_numpy()
-    numbers, names, region_of = (_column(reg, c) for c in ("la_number", "area_name", "region"))
-    out.loc[la, "area_code"] = new_codes
-    out.loc[la, "la_number"] = [numbers[c] for c in new_codes]
-    out.loc[la, "area_name"] = [names[c] for c in new_codes]
-    out.loc[la, "region"] = [region_of[c] for c in new_codes]
-    reg_regions = reg.attrs["regions"]
-    rg = out["geography"] == "regional"
+    new_codes = [m[0] for m in mapped]
+    for column, of_code in (
+        ("area_code", None),
+        ("la_number", _column(reg, "la_number")),
+        ("area_name", _column(reg, "area_name")),
+        ("region", _column(reg, "region")),
+    ):
+        per_key = np.empty(len(mapped), dtype=object)
+        per_key[:] = new_codes if of_code is None else [of_code[c] for c in new_codes]
+        _replace(out, la, column, per_key[key_ids])
+    reg_regions = _parts(reg).regions
+    rg = (out["geography"] == "regional").to_numpy()
     if rg.any():
         by_name = {normalise_name(n): (c, n, p) for c, n, p in reg_regions.itertuples(index=False)}
-        found = [by_name.get(normalise_name(n)) for n in out.loc[rg, "area_name"]]
-        missing = sorted({n for n, f in zip(out.loc[rg, "area_name"], found, strict=True) if not f})
+        published = out["area_name"].to_numpy(dtype=object)[rg].tolist()
+        of_name = {n: by_name.get(normalise_name(n)) for n in set(published)}
+        missing = sorted(n for n, f in of_name.items() if not f)
         if missing:
             raise KeyError(f"regions not in DfE's tables: {', '.join(missing)}")
-        out.loc[rg, "area_code"] = [f[0] for f in found]
-        out.loc[rg, "area_name"] = [f[1] for f in found]
-        out.loc[rg, "region"] = [f[2] for f in found]
+        found = [of_name[n] for n in published]
+        _replace(out, rg, "area_code", [f[0] for f in found])
+        _replace(out, rg, "area_name", [f[1] for f in found])
+        _replace(out, rg, "region", [f[2] for f in found])
     key = ["area_code", "year", "measure", "release"]
-    dup = out.duplicated(key, keep=False)
+    dup = _duplicated(out, key)
     if dup.any():
         clash = out[dup & ~placeholder]
         if clash.duplicated(key).any():
@@ -1037,11 +1105,14 @@ def consistent_boundaries(
     {2018: 3000.0, 2019: 3100.0, 2020: 3150.0}
     """
     reg = _default() if register is None else register
-    la = frame["geography"] == "local authority"
-    rows = frame[la]
-    bad = sorted(set(rows["unit"]) - SUMMABLE_UNITS)
+    la = (frame["geography"] == "local authority").to_numpy()
+    # the local-authority rows as plain arrays: a few pandas calls, then Python and numpy
+    rows = {c: frame[c].to_numpy()[la] for c in _BOUNDARY_COLUMNS}
+    bad = sorted(set(rows["unit"].tolist()) - SUMMABLE_UNITS)
     if bad:
-        measures = sorted(set(rows.loc[rows["unit"].isin(bad), "measure"]))
+        measures = sorted(
+            {m for m, u in zip(rows["measure"], rows["unit"], strict=True) if u in bad}
+        )
         raise ValueError(
             f"cannot sum {', '.join(measures)} (units: {', '.join(bad)}): rates, percentages and "
             "averages must be recomputed from the aggregated numerators and denominators; "
@@ -1049,17 +1120,27 @@ def consistent_boundaries(
         )
     years = reg.attrs["years"]
     to_year = years[-1] if to_year is None else int(to_year)
-    if rows.empty:
+    if not la.any():
         out = frame.copy()
         out.attrs = dict(frame.attrs, boundaries={}, to_year=to_year)
         return out
+    codes = rows["area_code"].tolist()
     ry = np.array(
-        [reporting_year(y, c) for y, c in zip(rows["year"], rows["year_convention"], strict=True)]
+        [
+            reporting_year(y, c)
+            for y, c in zip(rows["year"].tolist(), rows["year_convention"].tolist(), strict=True)
+        ]
     )
     ry = np.clip(ry, years[0], years[-1])
     lo, hi = min(ry.min(), to_year), max(ry.max(), to_year)
-    links_ = reg.attrs["links"]
-    edges = links_[(links_["first_year"] > lo) & (links_["first_year"] <= hi)]
+    links_ = _parts(reg).links
+    edges = [
+        (p, s)
+        for p, s, y in zip(
+            links_["predecessor"], links_["successor"], links_["first_year"], strict=True
+        )
+        if lo < y <= hi
+    ]
     parent: dict[str, str] = {}
 
     def find(c: str) -> str:
@@ -1067,12 +1148,12 @@ def consistent_boundaries(
             c = parent[c]
         return c
 
-    for p, s in zip(edges["predecessor"], edges["successor"], strict=True):
+    for p, s in edges:
         a, b = find(p), find(s)
         if a != b:
             parent[max(a, b)] = min(a, b)
     members: dict[str, set[str]] = {}
-    for c in set(rows["area_code"]) | set(edges["predecessor"]) | set(edges["successor"]):
+    for c in set(codes) | {p for p, _ in edges} | {s for _, s in edges}:
         members.setdefault(find(c), set()).add(c)
     label_of: dict[str, str] = {}
     name_of: dict[str, str] = {}
@@ -1088,73 +1169,65 @@ def consistent_boundaries(
         name_of[label] = " + ".join(str(names[c]) for c in now)
         for c in group:
             label_of[c] = label
-    in_use = np.array(
-        [y in years_of.get(c, ()) for c, y in zip(rows["area_code"], ry, strict=True)]
-    )
-    stray = rows[~in_use & rows["value"].notna()]
-    if not stray.empty:
-        first = stray.iloc[0]
+    in_use = np.array([y in years_of.get(c, ()) for c, y in zip(codes, ry, strict=True)])
+    stray = np.flatnonzero(~in_use & ~pd.isna(rows["value"]))
+    if len(stray):
+        first = {c: rows[c][stray[0]] for c in ("area_code", "year", "measure")}
         raise ValueError(
             f"{first['area_code']} has a value for {first['year']} ({first['measure']}) but was "
             "not in use that year"
         )
-    work = rows[in_use].copy()
-    work["_ry"] = ry[in_use]
-    work["_label"] = work["area_code"].map(label_of)
-    keys = [
-        "_label",
-        "year",
-        "year_convention",
-        "measure",
-        "unit",
-        "release",
-        "vintage",
-        "source_id",
-    ]
-    grouped = work.groupby(keys, sort=False, dropna=False)
-    agg = grouped.agg(
-        value=("value", lambda v: v.sum(min_count=len(v)) if v.notna().all() else np.nan),
-        n=("area_code", "nunique"),
-        ry=("_ry", "first"),
-        statuses=("status", lambda s: ", ".join(sorted({x for x in s if x}))),
-        present=("area_code", lambda s: frozenset(s)),
-    ).reset_index()
-    expected = [
-        frozenset(c for c in boundaries[lab] if y in years_of[c])
-        for lab, y in zip(agg["_label"], agg["ry"], strict=True)
-    ]
+    # group the rows in use by label and the other keys, groups numbered in the order first
+    # seen; a group's sum is NaN if any member is NaN; its members' statuses and codes kept
+    kept = np.flatnonzero(in_use)
+    keys = ("year", "year_convention", "measure", "unit", "release", "vintage", "source_id")
+    group_of: dict[tuple, int] = {}
+    ids = np.empty(len(kept), dtype="int64")
+    for j, i in enumerate(kept.tolist()):
+        key = (label_of[codes[i]], *(_key(rows[k][i]) for k in keys))
+        ids[j] = group_of.setdefault(key, len(group_of))
+    first = np.unique(ids, return_index=True)[1]  # each group's first row, among those kept
+    member_values = rows["value"][kept].astype(float)
+    values = np.zeros(len(first))
+    np.add.at(values, ids, member_values)
+    values[np.bincount(ids, np.isnan(member_values), minlength=len(first)) > 0] = np.nan
+    present: list[set[str]] = [set() for _ in range(len(first))]
+    statuses: list[set[str]] = [set() for _ in range(len(first))]
+    for g, i in zip(ids.tolist(), kept.tolist(), strict=True):
+        present[g].add(codes[i])
+        if rows["status"][i]:
+            statuses[g].add(rows["status"][i])
+    labels = [label_of[codes[i]] for i in kept[first].tolist()]
     status = []
-    values = agg["value"].to_numpy(dtype=float).copy()
-    for i, (exp, got, st) in enumerate(zip(expected, agg["present"], agg["statuses"], strict=True)):
-        missing = sorted(exp - got)
+    for g, (lab, y) in enumerate(zip(labels, ry[kept[first]].tolist(), strict=True)):
+        missing = sorted(c for c in boundaries[lab] if y in years_of[c] and c not in present[g])
         if missing:
-            values[i] = np.nan
+            values[g] = np.nan
             status.append(f"incomplete: no row for {', '.join(missing)}")
-        elif np.isnan(values[i]):
+        elif np.isnan(values[g]):
+            st = ", ".join(sorted(statuses[g]))
             status.append(f"incomplete: {st or 'a member value is missing'}")
         else:
             status.append("")
+    at = kept[first]
     out_la = pd.DataFrame(
         {
-            "area_code": agg["_label"],
-            "la_number": [
-                "+".join(str(numbers[c]) for c in lab.split("+")) for lab in agg["_label"]
-            ],
-            "area_name": agg["_label"].map(name_of),
+            "area_code": labels,
+            "la_number": ["+".join(str(numbers[c]) for c in lab.split("+")) for lab in labels],
+            "area_name": [name_of[lab] for lab in labels],
             "region": [
-                " + ".join(sorted({str(region_of[c]) for c in lab.split("+")}))
-                for lab in agg["_label"]
+                " + ".join(sorted({str(region_of[c]) for c in lab.split("+")})) for lab in labels
             ],
             "geography": "local authority",
-            "year": agg["year"],
-            "year_convention": agg["year_convention"],
-            "measure": agg["measure"],
+            "year": rows["year"][at],
+            "year_convention": rows["year_convention"][at],
+            "measure": rows["measure"][at],
             "value": values,
-            "unit": agg["unit"],
+            "unit": rows["unit"][at],
             "status": status,
-            "release": agg["release"],
-            "vintage": agg["vintage"],
-            "source_id": agg["source_id"],
+            "release": rows["release"][at],
+            "vintage": rows["vintage"][at],
+            "source_id": rows["source_id"][at],
         }
     )
     out = pd.concat([frame[~la], out_la[list(frame.columns)]], ignore_index=True)
@@ -1162,3 +1235,23 @@ def consistent_boundaries(
     out = out.reset_index(drop=True)
     out.attrs = dict(frame.attrs, boundaries=boundaries, to_year=to_year)
     return out
+
+
+_BOUNDARY_COLUMNS = (
+    "area_code",
+    "year",
+    "year_convention",
+    "measure",
+    "unit",
+    "release",
+    "vintage",
+    "source_id",
+    "value",
+    "status",
+)
+_NAN_KEY = object()
+
+
+def _key(value: object) -> object:
+    """A grouping key in which every NaN is the same (as pandas' ``dropna=False`` groups them)."""
+    return _NAN_KEY if value != value else value  # NaN is the one value unequal to itself

@@ -47,7 +47,7 @@ import logging
 import os
 import shutil
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from functools import lru_cache
 from pathlib import Path
@@ -71,6 +71,7 @@ __all__ = [
     "UnknownFileError",
     "add_arguments",
     "cache_dir",
+    "exit_code",
     "fetch",
     "fetch_all",
     "local_path",
@@ -592,26 +593,49 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def exit_code(prog: str, body: Callable[[], int], codes: Mapping[type[Exception], int]) -> int:
+    """Run a command's ``body`` and return its exit code, or report the error it raised.
+
+    An error of a type in ``codes`` (the first it is an instance of) is printed on stderr as
+    ``prog: message`` and gives that exit code; any other error propagates.
+
+    Examples
+    --------
+    >>> def body():
+    ...     raise KeyError("no such name")
+    >>> exit_code("demo", body, {KeyError: 2})  # "demo: no such name" goes to stderr
+    2
+    >>> exit_code("demo", lambda: 0, {KeyError: 2})
+    0
+    """
+    try:
+        return body()
+    except tuple(codes) as err:
+        code = next(c for kind, c in codes.items() if isinstance(err, kind))
+        # a KeyError's str() is the repr of its message: show the message itself
+        text = err.args[0] if isinstance(err, KeyError) and err.args else err
+        print(f"{prog}: {text}", file=sys.stderr)
+        return code
+
+
 def run(args: argparse.Namespace) -> int:
     """Run ``python -m analysis fetch``: 0 all files ready, 1 some could not be had, 2 usage."""
+    codes = {UnknownFileError: 2, ExternalDataError: 1}
+    return exit_code("fetch", lambda: _fetch_command(args), codes)
+
+
+def _fetch_command(args: argparse.Namespace) -> int:
     names: Sequence[str] = getattr(args, "names", None) or []
-    try:
-        if getattr(args, "list", False):
-            for row in _records().values():
-                if not names or row.name in names:
-                    print(f"{row.name}\t{row.bytes}\t{row.url}")
-            return 0
-        mirror = mirror_dir()
-        if not getattr(args, "quiet", False):
-            origin = f"the mirror {mirror}" if mirror else "the network"
-            _say(f"fetch: files not yet in {cache_dir()} come from {origin}")
-        summary = fetch_all(names or None, progress=not getattr(args, "quiet", False))
-    except UnknownFileError as err:
-        print(f"fetch: {err}", file=sys.stderr)
-        return 2
-    except ExternalDataError as err:
-        print(f"fetch: {err}", file=sys.stderr)
-        return 1
+    if getattr(args, "list", False):
+        for row in _records().values():
+            if not names or row.name in names:
+                print(f"{row.name}\t{row.bytes}\t{row.url}")
+        return 0
+    mirror = mirror_dir()
+    if not getattr(args, "quiet", False):
+        origin = f"the mirror {mirror}" if mirror else "the network"
+        _say(f"fetch: files not yet in {cache_dir()} come from {origin}")
+    summary = fetch_all(names or None, progress=not getattr(args, "quiet", False))
     for message in summary.failed.values():
         print(f"fetch: {message}", file=sys.stderr)
     print(f"fetch: {summary.text()}")

@@ -56,13 +56,17 @@ Examples
 from __future__ import annotations
 
 import difflib
+import gc
 import math
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, partial
+from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from analysis import areas, external, paths, sources
@@ -177,8 +181,6 @@ def parse_value(text: str, markers: Mapping[str, str] = MARKERS) -> tuple[float,
         If the cell is neither a plain number (thousands separators, units, percent signs and
         infinities are refused) nor a known marker.
 
-    Examples
-    --------
     >>> parse_value("1250")
     (1250.0, '')
     >>> parse_value("c")
@@ -759,8 +761,6 @@ _PROVIDER_DATES = {"providers_2014": "at 30 September", "providers_2023": "at 31
 def describe(measure: str) -> Measure:
     """Return what ``measure`` counts, its unit and year convention.
 
-    Examples
-    --------
     >>> describe("cin_factor_child_sexual_exploitation").unit
     'episodes'
     """
@@ -799,11 +799,17 @@ def _read(path: Path, *, skip: int = 0) -> tuple[list[str], list[tuple[int, list
 
 
 class _Table:
-    """Accumulates tidy rows for one file, parsing each cell strictly."""
+    """Accumulates one file's cells, then parses them strictly into tidy rows.
+
+    :meth:`add` and :meth:`add_row` only record cells; :meth:`frame` parses every distinct cell
+    once and checks them all together with numpy (a table repeats its cells, and a Python call
+    per cell was the slowest part of loading), failing on the first bad cell in file order.
+    """
 
     def __init__(self, path: Path, markers: Mapping[str, str]):
         self.path, self.markers, self.shown = path, markers, display_path(path)
-        self.rows: list[tuple] = []
+        # (geo, year, line, measures, cells, columns): the cells of one line
+        self.blocks: list[tuple] = []
 
     def fail(self, line: int | None, column: str | None, problem: str) -> None:
         raise LocalDataError(self.shown, line, column, problem)
@@ -816,26 +822,86 @@ class _Table:
         cell: str,
         line: int,
         column: str,
-        convention: str | None = None,
     ) -> None:
-        try:
-            value, status = parse_value(cell, self.markers)
-        except ValueError as err:
-            self.fail(line, column, str(err))
-        info = MEASURES[measure]
-        if value < 0 and not info.signed:
-            self.fail(line, column, f"negative value {cell.strip()} for {measure}")
-        self.rows.append(
-            (*geo, year, convention or info.year_convention, measure, value, info.unit, status)
-        )
+        self.blocks.append((geo, year, line, (measure,), (cell,), (column,)))
+
+    def add_row(
+        self,
+        geo: tuple[str, str, str, str, str],
+        year: int,
+        line: int,
+        measures: Sequence[str],
+        cells: Sequence[str],
+        columns: Sequence[str],
+    ) -> None:
+        """Record the cells of one line, one per measure (``columns`` name them in errors)."""
+        self.blocks.append((geo, year, line, measures, cells, columns))
 
     def frame(self, name: str) -> pd.DataFrame:
-        head = COLUMNS[: COLUMNS.index("status") + 1]
-        out = pd.DataFrame.from_records(self.rows, columns=list(head))
-        out["year"] = out["year"].astype("int64")
-        out["value"] = out["value"].astype("float64")
+        head = list(COLUMNS[: COLUMNS.index("status") + 1])
+        if not self.blocks:
+            out = pd.DataFrame.from_records([], columns=head)
+            out["year"] = out["year"].astype("int64")
+            out["value"] = out["value"].astype("float64")
+        else:
+            out = pd.DataFrame(dict(zip(head, self._columns(), strict=True)))
         out["_table"] = name
         return out
+
+    def _columns(self) -> list:
+        geos, years, lines, measures, cells, columns = zip(*self.blocks, strict=True)
+        sizes = np.fromiter((len(c) for c in cells), dtype="int64", count=len(cells))
+        block = np.repeat(np.arange(len(sizes)), sizes)  # each cell's row
+        cells = _objects(chain.from_iterable(cells))
+        measures = _objects(chain.from_iterable(measures))
+        # each distinct cell and measure once
+        cell_ids, distinct = pd.factorize(cells)
+        parsed = [_try_parse(c, self.markers) for c in distinct]
+        values = np.array([v for v, _ in parsed], dtype=float)[cell_ids]
+        statuses = _objects(s for _, s in parsed)[cell_ids]
+        measure_ids, kinds = pd.factorize(measures)
+        info = [MEASURES[m] for m in kinds]
+        unsigned = np.array([not i.signed for i in info], dtype=bool)[measure_ids]
+        # the first cell in file order that is not a number or a marker, or is a negative count
+        bad = np.flatnonzero(np.array([s is None for _, s in parsed], dtype=bool)[cell_ids])
+        negative = np.flatnonzero((values < 0) & unsigned)
+        first = min(int(x[0]) if len(x) else len(cells) for x in (bad, negative))
+        if first < len(cells):
+            line = lines[block[first]]
+            column = list(chain.from_iterable(columns))[first]
+            if len(bad) and bad[0] == first:
+                try:
+                    parse_value(cells[first], self.markers)
+                except ValueError as err:
+                    self.fail(line, column, str(err))
+            self.fail(line, column, f"negative value {cells[first].strip()} for {measures[first]}")
+        geo = np.empty((len(geos), 5), dtype=object)
+        geo[:] = geos
+        return [
+            *geo[block].T,
+            np.asarray(years, dtype="int64")[block],
+            _objects(i.year_convention for i in info)[measure_ids],
+            measures,
+            values,
+            _objects(i.unit for i in info)[measure_ids],
+            statuses,
+        ]
+
+
+def _objects(items: Iterable) -> np.ndarray:
+    """A 1-D object array of ``items`` (never a 2-D array of tuples)."""
+    items = list(items)
+    out = np.empty(len(items), dtype=object)
+    out[:] = items
+    return out
+
+
+def _try_parse(cell: str, markers: Mapping[str, str]) -> tuple[float, str | None]:
+    """:func:`parse_value`, with status None for a cell that is neither number nor marker."""
+    try:
+        return parse_value(cell, markers)
+    except ValueError:
+        return math.nan, None
 
 
 def _london_part(name: str) -> str | None:
@@ -851,41 +917,52 @@ def _ees_rows(table: _Table, header: list[str], rows, *, extra: Sequence[str] = 
     missing = [c for c in (*_EES_GEO, *extra) if c not in ix]
     if missing:
         table.fail(1, missing[0], f"missing column(s): {', '.join(missing)}")
+    geography = itemgetter(*(ix[c] for c in _EES_GEO))
+    seen: dict[tuple[str, ...], tuple[int, tuple[str, str, str, str, str]]] = {}
     for line, f in rows:
-        get = {c: f[ix[c]].strip() for c in _EES_GEO}
-        if not re.fullmatch(r"\d{4}", get["time_period"]):
-            table.fail(line, "time_period", f"not a year: {get['time_period']!r}")
-        if get["time_identifier"] != "Reporting year":
-            table.fail(
-                line, "time_identifier", f"expected 'Reporting year': {get['time_identifier']!r}"
-            )
-        level = get["geographic_level"]
-        if level == "National":
-            geo = (get["country_code"], "", get["country_name"], "", "national")
-        elif level == "Regional":
-            name = get["region_name"]
-            code = _london_part(name) or get["region_code"]
-            region = "London" if _london_part(name) else name
-            geo = (code, "", name, region, "regional")
-        elif level == "Local authority":
-            name = get["region_name"]
-            region = "London" if _london_part(name) else name
-            geo = (
-                get["new_la_code"],
-                get["old_la_code"],
-                get["la_name"],
-                region,
-                "local authority",
-            )
-            if not re.fullmatch(r"\d{3}", get["old_la_code"]):
-                table.fail(line, "old_la_code", f"not a 3-digit LA number: {get['old_la_code']!r}")
-        else:
-            table.fail(line, "geographic_level", f"unknown level {level!r}")
-        if not geo[0]:
-            table.fail(
-                line, "new_la_code" if level == "Local authority" else "region_code", "no code"
-            )
-        yield line, int(get["time_period"]), geo, f, ix
+        raw = geography(f)
+        known = seen.get(raw)  # the same area and year on many lines of a long file
+        if known is None:
+            known = seen[raw] = _ees_geo(table, line, dict(zip(_EES_GEO, raw, strict=True)))
+        yield line, known[0], known[1], f, ix
+
+
+def _ees_geo(
+    table: _Table, line: int, fields: dict[str, str]
+) -> tuple[int, tuple[str, str, str, str, str]]:
+    """The year and the (code, number, name, region, geography) of one row's geography columns."""
+    get = {c: v.strip() for c, v in fields.items()}
+    if not re.fullmatch(r"\d{4}", get["time_period"]):
+        table.fail(line, "time_period", f"not a year: {get['time_period']!r}")
+    if get["time_identifier"] != "Reporting year":
+        table.fail(
+            line, "time_identifier", f"expected 'Reporting year': {get['time_identifier']!r}"
+        )
+    level = get["geographic_level"]
+    if level == "National":
+        geo = (get["country_code"], "", get["country_name"], "", "national")
+    elif level == "Regional":
+        name = get["region_name"]
+        code = _london_part(name) or get["region_code"]
+        region = "London" if _london_part(name) else name
+        geo = (code, "", name, region, "regional")
+    elif level == "Local authority":
+        name = get["region_name"]
+        region = "London" if _london_part(name) else name
+        geo = (
+            get["new_la_code"],
+            get["old_la_code"],
+            get["la_name"],
+            region,
+            "local authority",
+        )
+        if not re.fullmatch(r"\d{3}", get["old_la_code"]):
+            table.fail(line, "old_la_code", f"not a 3-digit LA number: {get['old_la_code']!r}")
+    else:
+        table.fail(line, "geographic_level", f"unknown level {level!r}")
+    if not geo[0]:
+        table.fail(line, "new_la_code" if level == "Local authority" else "region_code", "no code")
+    return int(get["time_period"]), geo
 
 
 def _ees_wide(
@@ -903,10 +980,10 @@ def _ees_wide(
     unexpected = [c for c in header if c not in known]
     if unexpected:
         table.fail(1, unexpected[0], f"unexpected column(s): {', '.join(unexpected)}")
-    present = [c for c in columns if c in header]
+    present = tuple(c for c in columns if c in header)
+    measures = tuple(columns[c] for c in present)
     for line, year, geo, f, ix in _ees_rows(table, header, rows, extra=required):
-        for column in present:
-            table.add(geo, year, columns[column], f[ix[column]], line, column)
+        table.add_row(geo, year, line, measures, [f[ix[c]] for c in present], present)
     return table.frame(name)
 
 
@@ -931,8 +1008,6 @@ def read_metadata(path: Path | str) -> dict[str, dict[str, str]]:
 
     The documents list, for each underlying-data file, lines ``CODE: description``.
 
-    Examples
-    --------
     >>> from analysis import paths
     >>> doc = paths.PROJECT_ROOT / "tests/fixtures/external_fakes/fake_cla_2014_metadata.txt"
     >>> read_metadata(doc)["SFR36_CLA2014.csv"]["CLA_Mar2014"]
@@ -996,10 +1071,10 @@ def _sfr(
     for column in header:
         if re.fullmatch(r"CLA_Mar\d{4}", column) and column != f"CLA_Mar{year}":
             table.fail(1, column, f"the file is for {column[-4:]}, not {year}")
+    named, ids = tuple(measures), tuple(measures.values())
     for line, f in rows:
         geo = _sfr_geo(table, f, ix, line)
-        for column, measure in measures.items():
-            table.add(geo, year, measure, f[ix[column]], line, column)
+        table.add_row(geo, year, line, ids, [f[ix[c]] for c in named], named)
     return table.frame(name)
 
 
@@ -1011,8 +1086,20 @@ def _path(name: str, path: Path | str | None) -> Path:
 
 
 @lru_cache(maxsize=64)
-def _parsed(kind: str, path: str, sha: str, options: tuple) -> pd.DataFrame:
-    return _PARSERS[kind](Path(path), *options)
+def _parsed(parser: Callable[..., pd.DataFrame], path: str, sha: str, options: tuple):
+    """``parser(path, *options)``, once per process for a file's path and checksum.
+
+    Python's cyclic garbage collector is paused meanwhile: reading a file makes hundreds of
+    thousands of small lists and tuples, none in a cycle, and the collections their allocation
+    sets off (each walking every object alive) took a third of the time.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return parser(Path(path), *options)
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def _finish(
@@ -1024,7 +1111,8 @@ def _finish(
     harmonise: bool,
 ) -> pd.DataFrame:
     source_id, release, vintage = _provenance(name)
-    out = raw.drop(columns="_table").copy()
+    out = raw.drop(columns="_table")  # a new frame (pandas copies on write)
+    out.attrs.pop("first_line", None)  # the provider lists' parse keeps it, for its errors
     out["release"] = release
     out["vintage"] = vintage
     out["source_id"] = source_id
@@ -1046,7 +1134,7 @@ def _finish(
 
 
 def _load(
-    kind: str,
+    parser: Callable[..., pd.DataFrame],
     name: str,
     path: Path | str | None,
     options: tuple = (),
@@ -1057,15 +1145,15 @@ def _load(
     path = _path(name, path)
     if not path.exists():
         raise LocalDataError(display_path(path), None, None, "file not found")
-    key = (kind, str(path.resolve()), sources.sha256(path), options)
+    key = (parser, str(path.resolve()), sources.sha256(path), options)
     if register is None:  # the default register: the finished frame can be cached too
         return _copy(_finished(*key, name, harmonise))
     return _finish(_parsed(*key), name, path, register=register, harmonise=harmonise)
 
 
 @lru_cache(maxsize=64)
-def _finished(kind: str, path: str, sha: str, options: tuple, name: str, harmonise: bool):
-    raw = _parsed(kind, path, sha, options)
+def _finished(parser: Callable, path: str, sha: str, options: tuple, name: str, harmonise: bool):
+    raw = _parsed(parser, path, sha, options)
     return _finish(raw, name, Path(path), register=None, harmonise=harmonise)
 
 
@@ -1180,8 +1268,8 @@ def _parse_sfr(path: Path, name: str, metadata: str) -> pd.DataFrame:
     return _sfr(path, name, year, mapping, Path(metadata), section, skip_columns=("LA_order",))
 
 
-def _provider_rows(path: Path, name: str) -> tuple[_Table, list[tuple[int, str, str, str]]]:
-    """(line, authority name, provision type, places cell) for each provider in a list."""
+def _provider_rows(path: Path, name: str) -> tuple[_Table, list[tuple[int, str, str, float, str]]]:
+    """(line, authority name, provision type, places, status) for each provider in a list."""
     if name == "providers_2014":
         table = _Table(path, {"": "not available"})
         header, rows = _read(path)
@@ -1203,12 +1291,12 @@ def _provider_rows(path: Path, name: str) -> tuple[_Table, list[tuple[int, str, 
         if kind.casefold() not in _PROVISION_TYPES:
             table.fail(line, cols[1], f"unknown provision type {kind!r}")
         try:
-            value, _ = parse_value(places, table.markers)
+            value, status = parse_value(places, table.markers)
         except ValueError as err:
             table.fail(line, cols[2], str(err))
         if value < 0:
             table.fail(line, cols[2], f"negative places {places}")
-        out.append((line, la, _PROVISION_TYPES[kind.casefold()], places))
+        out.append((line, la, _PROVISION_TYPES[kind.casefold()], value, status))
     return table, out
 
 
@@ -1218,8 +1306,7 @@ def _parse_providers(path: Path, name: str) -> pd.DataFrame:
     counts: dict[tuple[str, str], list[float]] = {}
     statuses: dict[tuple[str, str], set[str]] = {}
     first_line: dict[str, int] = {}
-    for line, la, slug, places in providers:
-        value, status = parse_value(places, table.markers)
+    for line, la, slug, value, status in providers:
         counts.setdefault((la, slug), []).append(value)
         if status:
             statuses.setdefault((la, slug), set()).add(status)
@@ -1244,19 +1331,6 @@ def _parse_providers(path: Path, name: str) -> pd.DataFrame:
     out["_table"] = name
     out.attrs["first_line"] = first_line
     return out
-
-
-_PARSERS: dict[str, Callable[..., pd.DataFrame]] = {
-    "b1": _parse_b1,
-    "c1": _parse_c1,
-    "d5": _parse_d5,
-    "c3": _parse_c3,
-    "population": _parse_population,
-    "cla_rates": _parse_cla_rates,
-    "missing_long": _parse_missing_long,
-    "sfr": _parse_sfr,
-    "providers": _parse_providers,
-}
 
 
 # --------------------------------------------------------------------------- public loaders
@@ -1284,73 +1358,63 @@ _COMMON = """
 """
 
 
-def _doc(text: str) -> str:
-    head, _, examples = text.partition("\n    Examples")
-    return head.rstrip() + "\n" + _COMMON + ("\n    Examples" + examples if examples else "")
-
-
-def load_children_in_need(path=None, *, register=None, harmonise=True) -> pd.DataFrame:
-    return _load("b1", "cin_2013_2025", path, register=register, harmonise=harmonise)
-
-
-load_children_in_need.__doc__ = _doc(
-    """Children in need (DfE table B1), 2013-2025: episodes of need and the children who had them.
-
-    Examples
-    --------
+#: The set-up every loader's example starts with: the hand-made fakes and their register.
+_EXAMPLE_SETUP = """
     >>> from analysis import areas, paths
     >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
-    >>> reg = areas.register(areas.fake_files(fakes))
+    >>> reg = areas.register(areas.fake_files(fakes))"""
+
+
+def _doc(text: str) -> str:
+    """A loader's docstring: its own text, the shared sections unless it has its own, then its
+    examples (the lines from the first ``>>>``) after the shared set-up of ``fakes`` and ``reg``."""
+    head, prompt, examples = text.partition("\n    >>>")
+    common = "" if "\n    Parameters\n" in head else "\n" + _COMMON
+    shared = "\n    Examples\n    --------" + _EXAMPLE_SETUP + prompt + examples if prompt else ""
+    return head.rstrip() + "\n" + common + shared
+
+
+def _documented(loader: Callable[..., pd.DataFrame]) -> Callable[..., pd.DataFrame]:
+    """Complete a loader's docstring with :func:`_doc` (the shared sections and set-up)."""
+    loader.__doc__ = _doc(loader.__doc__ or "")
+    return loader
+
+
+@_documented
+def load_children_in_need(path=None, *, register=None, harmonise=True) -> pd.DataFrame:
+    """Children in need (DfE table B1), 2013-2025: episodes of need and the children who had them.
+
     >>> cin = load_children_in_need(fakes / "fake_cin_2013_2025.csv", register=reg)
     >>> sorted(cin["unit"].unique())
     ['children', 'episodes']
     """
-)
+    return _load(_parse_b1, "cin_2013_2025", path, register=register, harmonise=harmonise)
 
 
+@_documented
 def load_referrals(path=None, *, register=None, harmonise=True) -> pd.DataFrame:
-    return _load("c1", "referrals_2013_2025", path, register=register, harmonise=harmonise)
-
-
-load_referrals.__doc__ = _doc(
     """Referrals and re-referrals (DfE table C1), 2013-2025, counts and percentages.
 
-    Examples
-    --------
-    >>> from analysis import areas, paths
-    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
-    >>> reg = areas.register(areas.fake_files(fakes))
     >>> c1 = load_referrals(fakes / "fake_referrals_2013_2025.csv", register=reg)
     >>> sorted(set(c1.loc[c1["measure"].str.endswith("percent"), "unit"]))
     ['percent of children referred', 'percent of referrals']
     """
-)
+    return _load(_parse_c1, "referrals_2013_2025", path, register=register, harmonise=harmonise)
 
 
+@_documented
 def load_child_protection_plans(path=None, *, register=None, harmonise=True) -> pd.DataFrame:
-    return _load("d5", "cpp_2013_2025", path, register=register, harmonise=harmonise)
-
-
-load_child_protection_plans.__doc__ = _doc(
     """Children subject of a child protection plan at 31 March by duration (DfE table D5).
 
-    Examples
-    --------
-    >>> from analysis import areas, paths
-    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
-    >>> reg = areas.register(areas.fake_files(fakes))
     >>> d5 = load_child_protection_plans(fakes / "fake_cpp_2013_2025.csv", register=reg)
     >>> d5.query("measure == 'cpp_at_31_march' and geography == 'national'")["value"].tolist()
     [393.0, 398.0]
     """
-)
+    return _load(_parse_d5, "cpp_2013_2025", path, register=register, harmonise=harmonise)
 
 
+@_documented
 def load_assessment_factors(path=None, *, register=None, harmonise=True) -> pd.DataFrame:
-    return _load("c3", "cin_factors_2018_2025", path, register=register, harmonise=harmonise)
-
-
-load_assessment_factors.__doc__ = _doc(
     """Factors identified at the end of assessment (DfE table C3), 2018-2025, in episodes.
 
     Includes child sexual exploitation (``cin_factor_child_sexual_exploitation``), going missing
@@ -1358,53 +1422,35 @@ load_assessment_factors.__doc__ = _doc(
     episodes with at least one factor (``cin_factor_episodes``). One child can have several
     episodes: these are not counts of children.
 
-    Examples
-    --------
-    >>> from analysis import areas, paths
-    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
-    >>> reg = areas.register(areas.fake_files(fakes))
     >>> c3 = load_assessment_factors(fakes / "fake_cin_factors_2018_2025.csv", register=reg)
     >>> cce = c3.query("measure == 'cin_factor_child_criminal_exploitation' and year == 2021")
     >>> sorted(set(cce["status"]))
     ['not available']
     """
-)
+    return _load(_parse_c3, "cin_factors_2018_2025", path, register=register, harmonise=harmonise)
 
 
+@_documented
 def load_child_population(path=None, *, register=None, harmonise=True) -> pd.DataFrame:
-    return _load("population", "population_2012_2024", path, register=register, harmonise=harmonise)
-
-
-load_child_population.__doc__ = _doc(
     """ONS mid-year estimates of children aged 0 to 17 (as compiled by DfE), 2012-2024.
 
     ``year`` is the mid-year (30 June) of the estimate: the national 2012 row is England's
     mid-2012 child population (``POP0017_2012`` in ``data/published/population.csv``).
 
-    Examples
-    --------
-    >>> from analysis import areas, paths
-    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
-    >>> reg = areas.register(areas.fake_files(fakes))
     >>> pop = load_child_population(fakes / "fake_population_2012_2024.csv", register=reg)
     >>> england = pop.query("geography == 'national' and year == 2012")
     >>> england[["value", "year_convention"]].to_numpy().tolist()
     [[10900.0, 'mid-year (30 June)']]
     """
-)
+    return _load(
+        _parse_population, "population_2012_2024", path, register=register, harmonise=harmonise
+    )
 
 
+@_documented
 def load_looked_after_release(
     year: int, path=None, *, metadata=None, register=None, harmonise=True
 ) -> pd.DataFrame:
-    if year not in (2012, 2013, 2014, 2015):
-        raise ValueError(f"the 2012-2015 releases are mirrored; no looked-after release {year}")
-    name = f"cla_{year}"
-    doc = str(_path(_SFR_SECTIONS[name][0], metadata))
-    return _load("sfr", name, path, (name, doc), register=register, harmonise=harmonise)
-
-
-load_looked_after_release.__doc__ = _doc(
     """Looked-after children from one of the 2012-2015 releases (SFR underlying data).
 
     The releases code their columns (``CLA_Mar2012``, ``CLA_Fost``...); each code is checked
@@ -1413,25 +1459,21 @@ load_looked_after_release.__doc__ = _doc(
     ``x`` is a suppressed count (one to five, or a cell that would reveal one). ``metadata``
     gives a metadata document to use instead of the download.
 
-    Examples
-    --------
-    >>> from analysis import areas, paths
-    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
-    >>> reg = areas.register(areas.fake_files(fakes))
     >>> cla = load_looked_after_release(2012, fakes / "fake_cla_2012.csv",
     ...     metadata=fakes / "fake_cla_2014_metadata.txt", register=reg)
     >>> foster = cla.query("area_name == 'Fakeham' and measure == 'cla_placement_foster'")
     >>> foster["status"].tolist()
     ['suppressed']
     """
-)
+    if year not in (2012, 2013, 2014, 2015):
+        raise ValueError(f"the 2012-2015 releases are mirrored; no looked-after release {year}")
+    name = f"cla_{year}"
+    doc = str(_path(_SFR_SECTIONS[name][0], metadata))
+    return _load(_parse_sfr, name, path, (name, doc), register=register, harmonise=harmonise)
 
 
+@_documented
 def load_looked_after_rates(path=None, *, register=None, harmonise=True) -> pd.DataFrame:
-    return _load("cla_rates", "cla_2021_2025", path, register=register, harmonise=harmonise)
-
-
-load_looked_after_rates.__doc__ = _doc(
     """Looked-after children 2021-2025: at 31 March, started and ceased, numbers and rates.
 
     Rates are per 10,000 children aged 0 to 17; their denominator (DfE uses the previous
@@ -1439,20 +1481,17 @@ load_looked_after_rates.__doc__ = _doc(
     recomputed after aggregating areas. The file lists every authority in every year, with
     ``z`` (not applicable) for authorities that did not exist that year.
 
-    Examples
-    --------
-    >>> from analysis import areas, paths
-    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
-    >>> reg = areas.register(areas.fake_files(fakes))
     >>> cla = load_looked_after_rates(fakes / "fake_cla_2021_2025.csv", register=reg)
     >>> cla.query("measure == 'cla_rate_denominator'")["year"].agg(["min", "max"]).tolist()
     [2020, 2024]
     """
-)
+    return _load(_parse_cla_rates, "cla_2021_2025", path, register=register, harmonise=harmonise)
+
 
 _CLA_RELEASES = ("cla_2012", "cla_2013", "cla_2014", "cla_2015", "cla_2021_2025")
 
 
+@_documented
 def load_looked_after(
     files: Mapping[str, Path | str] | None = None,
     *,
@@ -1470,18 +1509,13 @@ def load_looked_after(
     releases : sequence of str
         Which releases to combine (default all five).
     register, harmonise
-        As for the single-file loaders.
+        As for :func:`load_looked_after_release`.
 
     Returns
     -------
     pandas.DataFrame
         The tidy form; ``cla_at_31_march`` runs 2012-2015 and 2021-2025.
 
-    Examples
-    --------
-    >>> from analysis import areas, paths
-    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
-    >>> reg = areas.register(areas.fake_files(fakes))
     >>> files = {"cla_2012": fakes / "fake_cla_2012.csv",
     ...          "cla_2014_metadata": fakes / "fake_cla_2014_metadata.txt",
     ...          "cla_2021_2025": fakes / "fake_cla_2021_2025.csv"}
@@ -1518,18 +1552,10 @@ _MISSING_RELEASES = (
 )
 
 
+@_documented
 def load_missing_release(
     name: str, path=None, *, metadata=None, register=None, harmonise=True
 ) -> pd.DataFrame:
-    if name not in _MISSING_RELEASES:
-        raise ValueError(f"no missing-from-care release {name!r}; releases: {_MISSING_RELEASES}")
-    if name in _SFR_SECTIONS:
-        doc = str(_path(_SFR_SECTIONS[name][0], metadata))
-        return _load("sfr", name, path, (name, doc), register=register, harmonise=harmonise)
-    return _load("missing_long", name, path, (name,), register=register, harmonise=harmonise)
-
-
-load_missing_release.__doc__ = _doc(
     """Looked-after children missing or away from placement, from one release.
 
     ``name`` is one of ``missing_2015``, ``missing_2016``, ``missing_2017`` (the SFR layouts,
@@ -1537,19 +1563,20 @@ load_missing_release.__doc__ = _doc(
     the download), ``missing_2018_2022`` and ``missing_2020_2024`` (DfE's long files, 13
     measures). The 2017 release calls these figures experimental statistics.
 
-    Examples
-    --------
-    >>> from analysis import areas, paths
-    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
-    >>> reg = areas.register(areas.fake_files(fakes))
     >>> m = load_missing_release("missing_2015", fakes / "fake_missing_2015.csv",
     ...     metadata=fakes / "fake_cla_2015_metadata.txt", register=reg)
     >>> m.query("geography == 'national' and measure == 'missing_incidents'")["value"].tolist()
     [887.0]
     """
-)
+    if name not in _MISSING_RELEASES:
+        raise ValueError(f"no missing-from-care release {name!r}; releases: {_MISSING_RELEASES}")
+    if name in _SFR_SECTIONS:
+        doc = str(_path(_SFR_SECTIONS[name][0], metadata))
+        return _load(_parse_sfr, name, path, (name, doc), register=register, harmonise=harmonise)
+    return _load(_parse_missing_long, name, path, (name,), register=register, harmonise=harmonise)
 
 
+@_documented
 def load_missing(
     vintage: str = "latest",
     files: Mapping[str, Path | str] | None = None,
@@ -1571,20 +1598,15 @@ def load_missing(
     files : mapping of str to path, optional
         Registry name (a release or a metadata document) -> file to use instead.
     releases : sequence of str
-        Which releases to combine (default all five).
+        The releases to read (default all five; the first three with their metadata documents).
     register, harmonise
-        As for the single-file loaders.
+        As for :func:`load_missing_release`.
 
     Returns
     -------
     pandas.DataFrame
         The tidy form; ``attrs["vintage_choice"]`` records ``vintage``.
 
-    Examples
-    --------
-    >>> from analysis import areas, paths
-    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
-    >>> reg = areas.register(areas.fake_files(fakes))
     >>> names = ("missing_2018_2022", "missing_2020_2024")
     >>> files = {n: fakes / f"fake_{n}.csv" for n in names}
     >>> both = load_missing("all", files, releases=names, register=reg)
@@ -1629,12 +1651,27 @@ def load_missing(
     return out
 
 
+@_documented
 def load_providers(year: int, path=None, *, register=None, harmonise=True) -> pd.DataFrame:
+    """Children's homes and other Ofsted-registered providers, and their places, by authority.
+
+    ``year`` is 2014 (the list at 30 September 2014) or 2023 (at 31 March 2023). The lists
+    name authorities, not codes: names are matched to the authorities in use at the list's
+    date with :func:`analysis.areas.match_names`, which fails naming every unmatched name.
+    Authorities with no provider of a type get 0 (the lists are Ofsted's full registers).
+    ``childrens_homes`` counts homes of the type "children's home" (secure children's homes
+    and residential special schools registered as children's homes are their own measures).
+
+    >>> homes = load_providers(2014, fakes / "fake_providers_2014.csv", register=reg)
+    >>> homes.query("measure == 'childrens_homes'").set_index("area_name")["value"].to_dict()
+    {'Fake Borough A': 2.0, 'Fake Borough B': 0.0, 'Fakeport, City of': 0.0, 'Fakeham': 0.0,
+     'Fakeshire': 1.0}
+    """
     if year not in (2014, 2023):
         raise ValueError(f"provider lists are mirrored for 2014 and 2023, not {year}")
     name = f"providers_{year}"
     path = _path(name, path)
-    raw = _parsed("providers", str(path.resolve()), sources.sha256(path), (name,))
+    raw = _parsed(_parse_providers, str(path.resolve()), sources.sha256(path), (name,))
     if not harmonise:
         return _finish(raw, name, path, register=register, harmonise=False)
     reg = areas.register() if register is None else register
@@ -1678,29 +1715,6 @@ def load_providers(year: int, path=None, *, register=None, harmonise=True) -> pd
     return out
 
 
-load_providers.__doc__ = _doc(
-    """Children's homes and other Ofsted-registered providers, and their places, by authority.
-
-    ``year`` is 2014 (the list at 30 September 2014) or 2023 (at 31 March 2023). The lists
-    name authorities, not codes: names are matched to the authorities in use at the list's
-    date with :func:`analysis.areas.match_names`, which fails naming every unmatched name.
-    Authorities with no provider of a type get 0 (the lists are Ofsted's full registers).
-    ``childrens_homes`` counts homes of the type "children's home" (secure children's homes
-    and residential special schools registered as children's homes are their own measures).
-
-    Examples
-    --------
-    >>> from analysis import areas, paths
-    >>> fakes = paths.PROJECT_ROOT / "tests/fixtures/external_fakes"
-    >>> reg = areas.register(areas.fake_files(fakes))
-    >>> homes = load_providers(2014, fakes / "fake_providers_2014.csv", register=reg)
-    >>> homes.query("measure == 'childrens_homes'").set_index("area_name")["value"].to_dict()
-    {'Fake Borough A': 2.0, 'Fake Borough B': 0.0, 'Fakeport, City of': 0.0, 'Fakeham': 0.0,
-     'Fakeshire': 1.0}
-    """
-)
-
-
 #: Registry name -> the loader of that file (a year or release argument where one is needed).
 LOADERS: dict[str, Callable[..., pd.DataFrame]] = {
     "cin_2013_2025": load_children_in_need,
@@ -1708,22 +1722,10 @@ LOADERS: dict[str, Callable[..., pd.DataFrame]] = {
     "cpp_2013_2025": load_child_protection_plans,
     "cin_factors_2018_2025": load_assessment_factors,
     "population_2012_2024": load_child_population,
-    "cla_2012": lambda path=None, **kw: load_looked_after_release(2012, path, **kw),
-    "cla_2013": lambda path=None, **kw: load_looked_after_release(2013, path, **kw),
-    "cla_2014": lambda path=None, **kw: load_looked_after_release(2014, path, **kw),
-    "cla_2015": lambda path=None, **kw: load_looked_after_release(2015, path, **kw),
+    **{f"cla_{y}": partial(load_looked_after_release, y) for y in (2012, 2013, 2014, 2015)},
     "cla_2021_2025": load_looked_after_rates,
-    "missing_2015": lambda path=None, **kw: load_missing_release("missing_2015", path, **kw),
-    "missing_2016": lambda path=None, **kw: load_missing_release("missing_2016", path, **kw),
-    "missing_2017": lambda path=None, **kw: load_missing_release("missing_2017", path, **kw),
-    "missing_2018_2022": lambda path=None, **kw: load_missing_release(
-        "missing_2018_2022", path, **kw
-    ),
-    "missing_2020_2024": lambda path=None, **kw: load_missing_release(
-        "missing_2020_2024", path, **kw
-    ),
-    "providers_2014": lambda path=None, **kw: load_providers(2014, path, **kw),
-    "providers_2023": lambda path=None, **kw: load_providers(2023, path, **kw),
+    **{name: partial(load_missing_release, name) for name in _MISSING_RELEASES},
+    **{f"providers_{y}": partial(load_providers, y) for y in (2014, 2023)},
 }
 
 

@@ -221,7 +221,10 @@ def fit_rate_trend(
     >>> q.distribution, q.df, round(q.critical_value, 2)
     ('t', 1, 12.71)
     """
-    import statsmodels.api as sm
+    # the modules themselves, not statsmodels.api, which imports all of statsmodels
+    from statsmodels.genmod import families
+    from statsmodels.genmod.generalized_linear_model import GLM
+    from statsmodels.tools.tools import add_constant
 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}; got {method!r}")
@@ -229,9 +232,9 @@ def fit_rate_trend(
         raise ValueError(f"level must be a fraction in (0, 1); got {level!r}")
     y, e, t = _validate(counts, exposure, years)
     centre = float(np.mean(t)) if centre is None else float(centre)
-    x = sm.add_constant(t - centre, has_constant="add")
+    x = add_constant(t - centre, has_constant="add")
     offset = np.log(e)
-    poisson = sm.GLM(y, x, family=sm.families.Poisson(), offset=offset).fit()
+    poisson = GLM(y, x, family=families.Poisson(), offset=offset).fit()
     dof = len(y) - 2  # at least 1: _validate asks for 3 years
     pearson = float(poisson.pearson_chi2 / dof)
     scale, distribution, df = 1.0, "z", None

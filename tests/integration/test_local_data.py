@@ -233,7 +233,7 @@ def test_register_of_current_authorities_is_complete(reg: pd.DataFrame) -> None:
     assert no_hex == {"E06000061", "E06000062", "E06000063", "E06000064"}  # split after 2020
     hexes = current.dropna(subset=["hex_q"])
     assert not hexes.duplicated(["hex_q", "hex_r"]).any()
-    links = reg.attrs["links"]
+    links = areas.links(reg)
     assert set(links["first_year"]) == {2013, 2020, 2021, 2022, 2024}
     cited = links[links["evidence"] != "derived from the yearly files"]
     assert set(cited["first_year"]) == {2020, 2021, 2022, 2024}

@@ -45,7 +45,7 @@ def test_register_derives_codes_years_and_successions(reg: pd.DataFrame) -> None
     assert reg.at["F08000009", "years"] == (2012,)
     assert reg.at["F08000009", "successors"] == ("F08000001",)
     assert reg.at["F08000009", "region"] == "Fake North"  # from its successor's number
-    links = reg.attrs["links"].set_index(["predecessor", "successor"])
+    links = areas.links(reg).set_index(["predecessor", "successor"])
     assert links.loc[("F09000001", "F09000002"), "kind"] == "code change"
     assert links.loc[("F09000001", "F09000002"), "first_year"] == 2024
     assert links.loc[("F06000001", "F06000003"), "kind"] == "merger"
@@ -53,6 +53,23 @@ def test_register_derives_codes_years_and_successions(reg: pd.DataFrame) -> None
     assert set(links["evidence"]) == {"derived from the yearly files"}
     per_year = {y: int(reg["years"].map(lambda ys, y=y: y in ys).sum()) for y in range(2012, 2026)}
     assert per_year[2012] == 5 and per_year[2020] == 4 and per_year[2025] == 5
+
+
+def test_register_attrs_stay_small_and_rows_keep_their_successions(reg: pd.DataFrame) -> None:
+    # pandas deep-copies attrs on nearly every operation: no frames or big mappings in them
+    for key, value in reg.attrs.items():
+        assert not isinstance(value, pd.DataFrame | pd.Series), key
+        assert len(repr(value)) < 2_000, key
+    # a subset of the register's rows still knows the register's successions and regions
+    current = reg[reg["current"]]
+    assert areas.links(current).equals(areas.links(reg))
+    assert areas.regions(current).equals(areas.regions(reg))
+    assert set(areas.regions(reg)["region"]) >= set(current["region"])
+    # and the successions are those of the fake geography (see the module docstring)
+    pairs = set(zip(areas.links(reg)["predecessor"], areas.links(reg)["successor"], strict=True))
+    assert {("F06000001", "F06000003"), ("F06000002", "F06000003")} <= pairs
+    # a frame made by hand has none
+    assert areas.links(pd.DataFrame({"area_code": ["X"]})).empty
 
 
 def test_register_neighbours_police_and_hexes(reg: pd.DataFrame) -> None:

@@ -372,6 +372,25 @@ def test_cli_fetch_list_prints_urls(
     assert "Meta%20Data%20%28FAKE%29.txt" in capsys.readouterr().out
 
 
+def test_exit_code_reports_the_mapped_errors_and_passes_others_on(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    def fails(error: Exception):
+        def body() -> int:
+            raise error
+
+        return body
+
+    codes = {KeyError: 2, external.ExternalDataError: 1}
+    assert external.exit_code("demo", lambda: 0, codes) == 0
+    assert external.exit_code("demo", fails(KeyError("no such name")), codes) == 2
+    assert capsys.readouterr().err == "demo: no such name\n"  # the message, not its repr
+    assert external.exit_code("demo", fails(external.UnknownFileError("x")), codes) == 1
+    assert capsys.readouterr().err == "demo: x\n"
+    with pytest.raises(ValueError):
+        external.exit_code("demo", fails(ValueError("not mapped")), codes)
+
+
 # --- the real mirror ---------------------------------------------------------------------------
 
 

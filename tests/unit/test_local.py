@@ -157,6 +157,28 @@ def test_a_malformed_cell_is_named_by_file_line_and_column(tmp_path: Path, reg) 
     assert "'3 23'" in message
 
 
+@pytest.mark.parametrize("first", ["negative", "malformed"])
+def test_the_first_bad_cell_in_the_file_is_the_one_reported(tmp_path: Path, reg, first) -> None:
+    # plant a negative count and a malformed cell on two lines; whichever comes first is named
+    lines = (FAKES / "fake_cin_2013_2025.csv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split(",")
+    column = header.index("Anypoint_episodes")
+    rows = [i for i, text in enumerate(lines) if i and text.split(",")[column].isdigit()][:2]
+    plants = {"negative": "-7", "malformed": "7 7"}
+    order = ["negative", "malformed"] if first == "negative" else ["malformed", "negative"]
+    for i, kind in zip(rows, order, strict=True):
+        fields = lines[i].split(",")
+        fields[column] = plants[kind]
+        lines[i] = ",".join(fields)
+    bad = tmp_path / "fake_cin_2013_2025.csv"
+    bad.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(local.LocalDataError) as info:
+        local.load_children_in_need(bad, register=reg)
+    message = str(info.value)
+    assert f"line {rows[0] + 1}" in message and "column 'Anypoint_episodes'" in message
+    assert ("negative value -7" if first == "negative" else "'7 7'") in message
+
+
 def test_an_unexpected_column_or_level_is_refused(tmp_path: Path, reg) -> None:
     bad = copy_with(tmp_path, "fake_cin_2013_2025.csv", "awaiting_assessment", "awaiting_x")
     with pytest.raises(local.LocalDataError, match="unexpected column.*awaiting_x"):

@@ -118,6 +118,31 @@ def test_neighbour_median_and_its_order_statistic_interval() -> None:
     assert row["quartile"] == 4  # highest of the eleven rates
 
 
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
+def test_median_interval_is_scipys_quantile_test_for_every_size(confidence: float) -> None:
+    rng = np.random.default_rng(7)
+    for n in range(2, 41):
+        values = rng.normal(size=n).round(1)  # rounded: ties occur
+        want = sps.quantile_test(values, q=float(np.median(values)), p=0.5).confidence_interval(
+            confidence
+        )
+        got = la.median_interval(list(values), confidence)
+        for g, w in zip(got, (want.low, want.high), strict=True):
+            assert (math.isnan(g) and math.isnan(w)) or g == w, (n, got, want)
+
+
+def test_holm_adjustment_is_statsmodels_holm() -> None:
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(3)
+    for m in (1, 2, 4, 9, 25):
+        p = rng.uniform(0, 0.2, size=m)
+        p[rng.integers(0, m)] = p[0]  # a tie
+        assert la.holm(p).tolist() == multipletests(p, method="holm")[1].tolist()
+    # by hand: 0.01 x 3, 0.03 x 2 = 0.06, then max(0.06, 0.04 x 1)
+    assert la.holm([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
+
+
 def test_quartile_bands_rank_by_value() -> None:
     bands = la.quartile_bands(pd.Series([5.0, 1.0, 7.0, 3.0, 8.0, 2.0, 6.0, 4.0]))
     assert bands.tolist() == [3, 1, 4, 2, 4, 1, 3, 2]
@@ -149,6 +174,20 @@ def test_boundary_change_is_aggregated_in_the_rate_panel() -> None:
     assert split.loc[2023, "events"] == float(ep[("F06000004", "2023")]) + float(
         ep[("F06000005", "2023")]
     )
+
+
+def test_a_population_put_on_consistent_boundaries_once_serves_every_panel() -> None:
+    reg = areas.register(areas.fake_files(FAKES))
+    factors = local.load_assessment_factors(FAKES / "fake_cin_factors_2018_2025.csv", register=reg)
+    pop = local.load_child_population(FAKES / "fake_population_2012_2024.csv", register=reg)
+    once = la.consistent_frame(pop, reg=reg)
+    assert la.consistent_frame(once, reg=reg) is once  # not aggregated a second time
+    earlier = la.consistent_frame(pop, 2020, reg=reg)  # other boundaries: another aggregate
+    assert la.consistent_frame(earlier, 2020, reg=reg) is earlier and not earlier.equals(once)
+    for factor in la.FACTORS.values():
+        direct = la.rate_panel(factors, pop, factor, reg=reg, consistent=True)
+        reused = la.rate_panel(factors, once, factor, reg=reg, consistent=True)
+        pd.testing.assert_frame_equal(direct, reused)
 
 
 def test_shrunk_ratio_is_the_gamma_posterior_mean() -> None:
