@@ -1168,28 +1168,22 @@ def _frame_to_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
 
 
-def _metadata(
-    name: str,
-    *,
-    title: str | None,
-    sources: Sequence[str],
-    synthetic: bool,
-    kind: str,
-    notes: str | None,
-    extra: dict[str, Any] | None,
-) -> dict[str, Any]:
+def _metadata(name: str, record: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON of a figure or table: ``record`` holds its ``kind``, ``title``, ``sources``,
+    ``synthetic`` and ``notes``; ``extra`` fields are added as they are (and win)."""
     meta: dict[str, Any] = {
         "name": name,
-        "kind": kind,
-        "title": title or "",
-        "synthetic": bool(synthetic),
-        "sources": [{"source_id": s, "citation": cite(s)} for s in dict.fromkeys(sources)],
-        "notes": notes or "",
+        "kind": record["kind"],
+        "title": record["title"] or "",
+        "synthetic": bool(record["synthetic"]),
+        "sources": [
+            {"source_id": s, "citation": cite(s)} for s in dict.fromkeys(record["sources"])
+        ],
+        "notes": record["notes"] or "",
     }
-    if synthetic:
+    if record["synthetic"]:
         meta["label"] = "synthetic data, illustrative only"
-    if extra:
-        meta.update(extra)
+    meta.update(extra)
     return meta
 
 
@@ -1335,18 +1329,8 @@ def save_figure(
         "width_in": round(width_in, 3),
         "height_in": round(height_in, 3),
     }
-    _write_data(
-        data,
-        out,
-        name,
-        written,
-        kind="figure",
-        title=title,
-        sources=sources,
-        synthetic=synthetic,
-        notes=notes,
-        extra={**figure_meta, **(extra or {})},
-    )
+    record = dict(kind="figure", title=title, sources=sources, synthetic=synthetic, notes=notes)
+    _write_data(data, out, name, written, record, {**figure_meta, **(extra or {})})
     if "png" in formats:
         _show_saved(fig, out / f"{name}.png")
     return written
@@ -1396,19 +1380,8 @@ def save_table(
         raise ValueError(f"{name}: a published-data table must name its sources")
     out = (Path(out_dir) if out_dir is not None else paths.output_dir()) / "tables"
     written: list[Path] = []
-    _write_data(
-        table,
-        out,
-        name,
-        written,
-        kind="table",
-        title=title,
-        sources=sources,
-        synthetic=synthetic,
-        notes=notes,
-        extra=extra,
-        markdown=True,
-    )
+    record = dict(kind="table", title=title, sources=sources, synthetic=synthetic, notes=notes)
+    _write_data(table, out, name, written, record, extra or {}, markdown=True)
     return written
 
 
@@ -1417,18 +1390,18 @@ def _write_data(
     out: Path,
     name: str,
     written: list[Path],
+    record: Mapping[str, Any],
+    extra: Mapping[str, Any],
     *,
-    kind: str,
-    title: str | None,
-    sources: Sequence[str],
-    synthetic: bool,
-    notes: str | None,
-    extra: dict[str, Any] | None,
     markdown: bool = False,
 ) -> None:
-    """Write ``NAME.csv`` (and ``NAME.md``), then ``NAME.json`` listing every file written."""
+    """Write ``NAME.csv`` (and ``NAME.md``), then ``NAME.json`` listing every file written.
+
+    ``record`` and ``extra`` are the JSON's fields, as :func:`_metadata` takes them.
+    """
+    title = record["title"]
     frame = data.copy()
-    if synthetic and "synthetic" not in frame.columns:
+    if record["synthetic"] and "synthetic" not in frame.columns:
         frame["synthetic"] = True
     target = out / f"{name}.csv"
     atomic_write(target, lambda tmp: _frame_to_csv(frame, tmp))
@@ -1437,15 +1410,7 @@ def _write_data(
         target = out / f"{name}.md"
         atomic_write(target, lambda tmp: tmp.write_text(to_markdown(frame, title=title), "utf-8"))
         written.append(target)
-    meta = _metadata(
-        name,
-        title=title,
-        sources=sources,
-        synthetic=synthetic,
-        kind=kind,
-        notes=notes,
-        extra={"files": [p.name for p in written], **(extra or {})},
-    )
+    meta = _metadata(name, record, {"files": [p.name for p in written], **extra})
     target = out / f"{name}.json"
     atomic_write(target, lambda tmp: _write_json(meta, tmp))
     written.append(target)
