@@ -28,23 +28,28 @@ which writes, side by side:
 * Log axes say so in their label (:func:`log_axis`), bars start at zero on linear axes, and bounds
   or ranges are drawn as ranges (:func:`draw_range`), never as bars.
 
-**The figure check.** :func:`save_figure` lays out the header and footer, draws the figure and runs
-:func:`check_figure` on the figure object before writing anything: every text inside the canvas, no
-two texts overlapping, no label on the data and no legend over it, no text under 8 pt, the width
-one of the two sizes, the synthetic mark present exactly when the data are synthetic, the chart's
-title equal to the JSON title, no internal ids (source ids, figure ids, field names) in any text,
-log axes labelled as such and bars based at zero. A violation raises :class:`FigureCheckError`
-naming the figure and the artist, which fails the notebook and so the build.
+**The figure check.** :func:`save_figure` lays out the header and footer, runs constrained layout
+until the axes stop moving, freezes that layout (so every file shows the one checked layout and
+no ``savefig`` lays the figure out again), places the point labels, renders the PNG into memory
+and runs the checks of :func:`check_figure` on every text that render drew, before writing
+anything: every text inside the canvas, no two texts overlapping, no label on the data and no
+legend over it, no text under 8 pt, the width one of the two sizes, the synthetic mark present
+exactly when the data are synthetic, the chart's title equal to the JSON title, no internal ids
+(source ids, figure ids, field names) in any text, log axes labelled as such and bars based at
+zero. A violation raises :class:`FigureCheckError` naming the figure and the artist, which fails
+the notebook and so the build.
 
 Tables go through :func:`save_table` (CSV, Markdown and JSON).
 """
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -60,6 +65,7 @@ from matplotlib.font_manager import FontProperties
 from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
+from matplotlib.transforms import Bbox
 
 from analysis import paths
 from analysis.sources import cite, get
@@ -201,6 +207,10 @@ _RC: dict[str, Any] = {
     "axes.titlesize": 9,
     "axes.titleweight": "bold",
     "axes.titlelocation": "left",
+    # Panel titles sit just above their axes. Left to matplotlib (None), a title's height is
+    # worked out again from every tick label in each layout pass and draw, only to move it
+    # above tick labels at the top, which house charts do not have.
+    "axes.titley": 1.0,
     "axes.labelsize": 8.5,
     "xtick.labelsize": 8,
     "ytick.labelsize": 8,
@@ -446,6 +456,9 @@ def _renderer(fig: Figure) -> Any:
 
 
 _GID_AUTO = "auto-label"
+#: The dpi at which the placement's and the check's pixel tolerances are stated (the house
+#: ``figure.dpi``); at another dpi they scale, so they mean the same length on the chart.
+_CHECK_DPI = 100.0
 _DIRECTIONS = ((1, 1), (1, 0), (1, -1), (0, 1), (0, -1), (-1, 1), (-1, 0), (-1, -1))
 
 
@@ -465,8 +478,9 @@ def annotate_points(
     and lower left of its point (``offset`` points away); the first position that overlaps no
     label already placed, no line or marker, and stays inside the axes is kept, else the one
     that overlaps least; farther rings (2.5 to 10 times the offset) are tried next, with a thin
-    leader line to the point. :func:`save_figure` places the labels again once the figure's
-    layout is final, so they fit the saved chart.
+    leader line to the point. The labels are placed by :func:`save_figure` once the figure's
+    layout is final (all axes in one pass), so they fit the saved chart; until then they sit to
+    the upper right of their points.
     """
     texts = []
     for xi, yi, lab in zip(x, y, labels, strict=True):
@@ -490,20 +504,33 @@ def annotate_points(
         t.set_in_layout(False)
         t._analysis_offset = offset  # type: ignore[attr-defined]
         texts.append(t)
-    _place_labels(ax)
     return texts
 
 
-def _place_labels(ax: Axes) -> None:
-    """(Re)place the axes' automatic labels greedily against the current layout."""
+def _place_all_labels(fig: Figure) -> None:
+    """Place the automatic labels of every axes against the figure's current (final) layout.
+
+    Needs no draw: the layout engine has positioned the axes and the transforms are live; the
+    aspect of fixed-aspect axes is applied first, as a draw would.
+    """
+    renderer = None
+    for ax in fig.axes:
+        if any(t.get_gid() == _GID_AUTO for t in ax.texts):
+            renderer = renderer or _renderer(fig)
+            locator = ax.get_axes_locator()
+            ax.apply_aspect(locator(ax, renderer) if locator else None)
+            _place_labels(ax, renderer)
+
+
+def _place_labels(ax: Axes, renderer: Any) -> None:
+    """Place the axes' automatic labels greedily (the result does not depend on where they were)."""
     texts = [t for t in ax.texts if t.get_gid() == _GID_AUTO]
     if not texts:
         return
-    fig = ax.figure
-    fig.draw_without_rendering()
-    renderer = _renderer(fig)
+    px = ax.figure.dpi / _CHECK_DPI
     ax_box = ax.get_window_extent(renderer)
     others = [_text_box(t, renderer) for t in ax.texts if t.get_gid() != _GID_AUTO]
+    marks = _Marks(ax)
     placed: list[Any] = []
     for t in texts:
         offset = getattr(t, "_analysis_offset", 4.0)
@@ -514,9 +541,9 @@ def _place_labels(ax: Axes) -> None:
             t.set_va("bottom" if dy > 0 else ("top" if dy < 0 else "center"))
             box = _text_box(t, renderer)
             cost = sum(_overlap_area(box, p) for p in placed + others)
-            if _marks_in_box(ax, _shrink(box, 1.0)):
+            if marks.hit(_shrink(box, px)):
                 cost += box.width * box.height
-            if not _inside(box, ax_box):
+            if not _inside(box, ax_box, tol=0.5 * px):
                 cost += box.width * box.height * 4
             if cost < best_cost:
                 best, best_cost = (dx, dy), cost
@@ -535,7 +562,7 @@ def _overlap_area(a: Any, b: Any) -> float:
     return w * h if w > 0 and h > 0 else 0.0
 
 
-def _inside(box: Any, outer: Any, tol: float = 0.5) -> bool:
+def _inside(box: Any, outer: Any, tol: float) -> bool:
     return (
         box.x0 >= outer.x0 - tol
         and box.y0 >= outer.y0 - tol
@@ -645,18 +672,52 @@ def _text_width(renderer: Any, text: str, size: float, weight: str = "normal") -
     return float(width)
 
 
+#: Widths of single words, keyed by (dpi, word, size, weight): only ever used to guess where a
+#: line breaks (:func:`_wrap` measures the lines themselves), so a stale entry costs a
+#: measurement, never a different wrap.
+_WORD_WIDTHS: dict[tuple[float, str, float, str], float] = {}
+
+
+def _word_width(renderer: Any, word: str, size: float, weight: str) -> float:
+    key = (float(renderer.dpi), word, size, weight)
+    if key not in _WORD_WIDTHS:
+        if len(_WORD_WIDTHS) > 20_000:
+            _WORD_WIDTHS.clear()
+        _WORD_WIDTHS[key] = _text_width(renderer, word, size, weight)
+    return _WORD_WIDTHS[key]
+
+
 def _wrap(renderer: Any, text: str, width_px: float, size: float, weight: str = "normal") -> str:
+    """Break each paragraph greedily into lines no wider than ``width_px`` (a long word alone).
+
+    The same lines as adding one word at a time and measuring each trial line, since a line
+    only grows as words are added, but with about two measurements a line: the sum of the
+    words' widths guesses the break, and measuring the line and the line plus one word settles
+    it.
+    """
+    space = _word_width(renderer, "x x", size, weight) - _word_width(renderer, "xx", size, weight)
+
+    def fits(words: Sequence[str]) -> bool:
+        return _text_width(renderer, " ".join(words), size, weight) <= width_px
+
     lines: list[str] = []
     for paragraph in text.split("\n"):
-        line = ""
-        for word in paragraph.split():
-            trial = f"{line} {word}".strip()
-            if line and _text_width(renderer, trial, size, weight) > width_px:
-                lines.append(line)
-                line = word
-            else:
-                line = trial
-        lines.append(line)
+        words = paragraph.split()
+        widths = [_word_width(renderer, w, size, weight) for w in words]
+        start = 0
+        while start < len(words):
+            end, guess = start + 1, widths[start]  # the line is words[start:end]
+            while end < len(words) and guess + space + widths[end] <= width_px:
+                guess += space + widths[end]
+                end += 1
+            while end > start + 1 and not fits(words[start:end]):
+                end -= 1
+            while end < len(words) and fits(words[start : end + 1]):
+                end += 1
+            lines.append(" ".join(words[start:end]))
+            start = end
+        if not words:
+            lines.append("")
     return "\n".join(lines)
 
 
@@ -794,15 +855,73 @@ def _finish(
     engine.set(rect=(0.0, bottom / height_in, 1.0, max(top - bottom, 0.5) / height_in))
 
 
-def _settle(fig: Figure, rounds: int = 4) -> None:
-    """Draw until constrained layout stops moving the axes, so the check sees the saved layout."""
+#: The layout has settled when another run of the layout engine moves no axes edge by more
+#: than this (inches; a quarter of a pixel at 100 dpi). The layout is then frozen, so the check
+#: and every saved file see the same one whatever the residue.
+_SETTLED_IN = 0.0025
+
+
+def _settle(fig: Figure, rounds: int = 6) -> None:
+    """Lay the figure out: run the layout engine until the axes stop moving.
+
+    Only the layout is computed (no artist is drawn). After the first run, axis labels longer
+    than their axes are wrapped (:func:`_fit_axis_labels`) and the runs go on until one moves
+    no axes by more than :data:`_SETTLED_IN` (at most ``rounds`` runs). :func:`save_figure`
+    then freezes the result (:func:`_frozen_layout`).
+    """
+    engine = fig.get_layout_engine()
+    if engine is None or not fig.axes:
+        return
+    inches = np.tile(fig.get_size_inches(), 2)
     before = None
-    for _ in range(rounds):
-        fig.draw_without_rendering()
-        now = [tuple(np.round(ax.get_position().bounds, 6)) for ax in fig.axes]
-        if now == before:
-            return
+    for run in range(rounds):
+        try:
+            engine.execute(fig)
+        except ValueError:  # pragma: no cover - as Figure.draw: a degenerate size
+            pass
+        now = np.array([ax.get_position().bounds for ax in fig.axes]) * inches
+        settled = before is not None and float(np.abs(now - before).max()) <= _SETTLED_IN
+        if run == 0 and _fit_axis_labels(fig):
+            settled = False
+        if settled:
+            break
         before = now
+    # The layout's solver varies in the last bit from one process to the next (seen in the SVG's
+    # clip-path ids); rounding the positions to a billionth of the figure keeps the files
+    # byte-identical. set_position would take the axes out of the layout: keep its flag.
+    for ax in fig.axes:
+        in_layout = ax.get_in_layout()
+        bounds = np.round(ax.get_position(original=True).bounds, 9)
+        ax.set_position(Bbox.from_bounds(*bounds), which="both")
+        ax.set_in_layout(in_layout)
+
+
+@contextmanager
+def _at_dpi(fig: Figure, dpi: float) -> Iterator[None]:
+    """Set the figure's dpi while the block runs (sizes in inches and points do not change)."""
+    before = fig.dpi
+    fig.set_dpi(dpi)
+    try:
+        yield
+    finally:
+        fig.set_dpi(before)
+
+
+@contextmanager
+def _frozen_layout(fig: Figure) -> Iterator[None]:
+    """Keep the axes where the layout put them: no layout engine while the block runs.
+
+    Without an engine a draw (the check's, each ``savefig``) only draws: it neither re-runs
+    constrained layout nor needs the extra layout draw ``savefig`` makes, so the PNG, the SVG
+    and the check all show the one settled layout. The engine is restored afterwards.
+    """
+    engine = fig.get_layout_engine()
+    with plt.rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)
+    try:
+        yield
+    finally:
+        fig.set_layout_engine(engine)
 
 
 def _fit_axis_labels(fig: Figure) -> bool:
@@ -852,8 +971,9 @@ class _Drawn:
         return f"text {snippet!r} at ({x:.2f} in, {y:.2f} in)"
 
 
-def _record_drawn_texts(fig: Figure) -> list[_Drawn]:
-    """Draw the figure and return every text actually drawn, with its box (rotation included)."""
+@contextmanager
+def _recording_texts() -> Iterator[list[tuple[Text, Any]]]:
+    """Collect every text drawn while the block runs (visible, not blank, not transparent)."""
     drawn: list[tuple[Text, Any]] = []
     original = Text.draw
 
@@ -868,9 +988,13 @@ def _record_drawn_texts(fig: Figure) -> list[_Drawn]:
 
     Text.draw = recording_draw  # type: ignore[method-assign]
     try:
-        fig.draw_without_rendering()
+        yield drawn
     finally:
         Text.draw = original  # type: ignore[method-assign]
+
+
+def _drawn_boxes(drawn: Sequence[tuple[Text, Any]]) -> list[_Drawn]:
+    """The box of each recorded text, rotation included, in the pixels it was drawn at."""
     out = []
     for artist, renderer in drawn:
         box = _text_box(artist, renderer)
@@ -891,6 +1015,13 @@ def _record_drawn_texts(fig: Figure) -> list[_Drawn]:
             corners = local @ rot.T + centre
         out.append(_Drawn(artist, artist.get_text(), corners, box))
     return out
+
+
+def _record_drawn_texts(fig: Figure) -> list[_Drawn]:
+    """Draw the figure (no output) and return every text actually drawn, with its box."""
+    with _recording_texts() as drawn:
+        fig.draw_without_rendering()
+    return _drawn_boxes(drawn)
 
 
 def _polygons_overlap(a: np.ndarray, b: np.ndarray, tol: float) -> bool:
@@ -973,89 +1104,121 @@ def _bars_problems(ax: Axes) -> list[str]:
     return problems
 
 
-def _segment_hits_box(p: np.ndarray, q: np.ndarray, box: Any) -> bool:
-    """Whether the segment p-q passes through ``box`` (Liang-Barsky clipping)."""
-    t0, t1 = 0.0, 1.0
+def _segments_hit_box(p: np.ndarray, q: np.ndarray, box: Any) -> np.ndarray:
+    """Which segments ``p[i]``-``q[i]`` pass through ``box`` (Liang-Barsky clipping, vectorised)."""
     d = q - p
+    t0 = np.zeros(len(p))
+    t1 = np.ones(len(p))
+    missed = np.zeros(len(p), dtype=bool)
     for edge_p, edge_q in (
-        (-d[0], p[0] - box.x0),
-        (d[0], box.x1 - p[0]),
-        (-d[1], p[1] - box.y0),
-        (d[1], box.y1 - p[1]),
+        (-d[:, 0], p[:, 0] - box.x0),
+        (d[:, 0], box.x1 - p[:, 0]),
+        (-d[:, 1], p[:, 1] - box.y0),
+        (d[:, 1], box.y1 - p[:, 1]),
     ):
-        if edge_p == 0:
-            if edge_q < 0:
-                return False
-            continue
-        t = edge_q / edge_p
-        if edge_p < 0:
-            t0 = max(t0, t)
-        else:
-            t1 = min(t1, t)
-        if t0 > t1:
-            return False
-    return True
+        missed |= (edge_p == 0) & (edge_q < 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            t = edge_q / edge_p
+        t0 = np.maximum(t0, np.where(edge_p < 0, t, -np.inf))
+        t1 = np.minimum(t1, np.where(edge_p > 0, t, np.inf))
+    return ~missed & (t0 <= t1)
+
+
+def _points_in(box: Any, xy: np.ndarray) -> bool:
+    """Whether any point lies in ``box`` or on its edge (as :meth:`Bbox.contains`)."""
+    if len(xy) == 0:
+        return False
+    (x0, x1), (y0, y1) = sorted((box.x0, box.x1)), sorted((box.y0, box.y1))
+    x, y = xy[:, 0], xy[:, 1]
+    return bool(np.any((x0 <= x) & (x <= x1) & (y0 <= y) & (y <= y1)))
 
 
 def _shrink(box: Any, px: float) -> Any:
-    from matplotlib.transforms import Bbox
-
     return Bbox.from_extents(box.x0 + px, box.y0 + px, box.x1 - px, box.y1 - px)
 
 
-def _marks_in_box(ax: Axes, box: Any) -> str | None:
-    """Describe the first line, marker or bar of ``ax`` that enters ``box`` (display pixels)."""
-    from matplotlib.collections import PathCollection
+class _Marks:
+    """The lines, markers, points and bars of an axes in display pixels, to test boxes against.
 
-    for line in ax.lines:
-        if not line.get_visible():
-            continue
-        xy = line.get_transform().transform(np.asarray(line.get_xydata(), dtype=float))
-        xy = xy[np.isfinite(xy).all(axis=1)]
-        if len(xy) == 0:
-            continue
-        drawn_line = (
-            line.get_linestyle() not in ("None", "none", "", " ") and line.get_linewidth() > 0
-        )
-        has_marker = line.get_marker() not in (None, "None", "none", "", " ")
-        label = line.get_label()
-        what = f"line {label!r}" if label and not label.startswith("_") else "a line"
-        if drawn_line:
-            for a, b in zip(xy[:-1], xy[1:], strict=True):
-                if _segment_hits_box(a, b, box):
-                    return what
-        if has_marker:
-            r = line.get_markersize() * ax.figure.dpi / 72 / 2
-            grown = _shrink(box, -r)
-            if any(grown.contains(x, y) for x, y in xy):
-                return f"a marker of {what}"
-    for coll in ax.collections:
-        if isinstance(coll, PathCollection) and coll.get_visible():
-            offsets = coll.get_offset_transform().transform(
-                np.asarray(coll.get_offsets(), dtype=float)
+    Built once for the current layout (the transforms are evaluated here), then
+    :meth:`hit` answers for as many boxes as needed: the greedy label placement tries dozens.
+    """
+
+    def __init__(self, ax: Axes) -> None:
+        from matplotlib.collections import PathCollection
+        from matplotlib.container import BarContainer
+
+        px_per_pt = ax.figure.dpi / 72
+        #: (description, vertices, whether the line is drawn, marker radius or None)
+        self.lines: list[tuple[str, np.ndarray, bool, float | None]] = []
+        for line in ax.lines:
+            if not line.get_visible():
+                continue
+            xy = line.get_transform().transform(np.asarray(line.get_xydata(), dtype=float))
+            xy = xy[np.isfinite(xy).all(axis=1)]
+            if len(xy) == 0:
+                continue
+            drawn_line = (
+                line.get_linestyle() not in ("None", "none", "", " ") and line.get_linewidth() > 0
             )
-            sizes = coll.get_sizes()
-            r = math.sqrt(float(sizes.max()) if len(sizes) else 0.0) * ax.figure.dpi / 72 / 2
-            grown = _shrink(box, -r)
-            if any(grown.contains(x, y) for x, y in offsets if np.isfinite([x, y]).all()):
-                return "a point"
-    from matplotlib.container import BarContainer
+            has_marker = line.get_marker() not in (None, "None", "none", "", " ")
+            label = line.get_label()
+            what = f"line {label!r}" if label and not label.startswith("_") else "a line"
+            radius = line.get_markersize() * px_per_pt / 2 if has_marker else None
+            self.lines.append((what, xy, drawn_line, radius))
+        #: (points, radius) of each scatter
+        self.points: list[tuple[np.ndarray, float]] = []
+        for coll in ax.collections:
+            if isinstance(coll, PathCollection) and coll.get_visible():
+                offsets = coll.get_offset_transform().transform(
+                    np.asarray(coll.get_offsets(), dtype=float)
+                )
+                offsets = offsets[np.isfinite(offsets).all(axis=1)]
+                sizes = coll.get_sizes()
+                r = math.sqrt(float(sizes.max()) if len(sizes) else 0.0) * px_per_pt / 2
+                self.points.append((offsets, r))
+        extents = [
+            patch.get_window_extent().extents
+            for container in ax.containers
+            if isinstance(container, BarContainer)
+            for patch in container.patches
+            if patch.get_visible() and patch.get_width() and patch.get_height()
+        ]
+        bars = np.array(extents, dtype=float).reshape(-1, 4)
+        #: each bar as (x0, y0, x1, y1) with x0 <= x1 and y0 <= y1
+        self.bars = np.column_stack(
+            [
+                np.minimum(bars[:, 0], bars[:, 2]),
+                np.minimum(bars[:, 1], bars[:, 3]),
+                np.maximum(bars[:, 0], bars[:, 2]),
+                np.maximum(bars[:, 1], bars[:, 3]),
+            ]
+        )
 
-    for container in ax.containers:
-        if not isinstance(container, BarContainer):
-            continue
-        for patch in container.patches:
-            if patch.get_visible() and patch.get_width() and patch.get_height():
-                if patch.get_window_extent().overlaps(box):
-                    return "a bar"
-    return None
+    def hit(self, box: Any) -> str | None:
+        """Describe the first line, marker, point or bar that enters ``box`` (display pixels)."""
+        for what, xy, drawn_line, radius in self.lines:
+            if drawn_line and len(xy) > 1 and _segments_hit_box(xy[:-1], xy[1:], box).any():
+                return what
+            if radius is not None and _points_in(_shrink(box, -radius), xy):
+                return f"a marker of {what}"
+        for offsets, radius in self.points:
+            if _points_in(_shrink(box, -radius), offsets):
+                return "a point"
+        if len(self.bars):
+            (x0, x1), (y0, y1) = sorted((box.x0, box.x1)), sorted((box.y0, box.y1))
+            b = self.bars
+            if np.any((b[:, 0] <= x1) & (x0 <= b[:, 2]) & (b[:, 1] <= y1) & (y0 <= b[:, 3])):
+                return "a bar"
+        return None
 
 
 def check_figure(fig: Figure, *, name: str, title: str, synthetic: bool) -> list[str]:
     """Check a figure against the house rules; return the problems (empty when it passes).
 
     Run on the figure object itself after layout: it draws the figure once and inspects every
-    text actually drawn.
+    text actually drawn. (:func:`save_figure` runs the same checks on the texts its PNG render
+    drew, with the pixel tolerances scaled from 100 dpi to the PNG's dpi.)
 
     Rules: every text lies inside the canvas; no two texts overlap (the diagonal synthetic
     watermark excepted); no label placed on an axes (``ax.text``, ``ax.annotate``) sits on a
@@ -1081,6 +1244,18 @@ def check_figure(fig: Figure, *, name: str, title: str, synthetic: bool) -> list
     list of str
         One message per problem, each naming the figure and the artist.
     """
+    return _check_drawn(fig, _record_drawn_texts(fig), name=name, title=title, synthetic=synthetic)
+
+
+def _check_drawn(
+    fig: Figure, drawn: Sequence[_Drawn], *, name: str, title: str, synthetic: bool
+) -> list[str]:
+    """:func:`check_figure` on texts already drawn (by a draw at the figure's current dpi).
+
+    Tolerances are stated in pixels at :data:`_CHECK_DPI` and scaled to the figure's dpi, so
+    the check means the same whether it sees the 100 dpi figure or the 200 dpi PNG render.
+    """
+    px = fig.dpi / _CHECK_DPI
     problems: list[str] = []
     width, height = (float(v) for v in fig.get_size_inches())
     if not any(abs(width - w) < 0.01 for w in SIZES.values()):
@@ -1088,7 +1263,6 @@ def check_figure(fig: Figure, *, name: str, title: str, synthetic: bool) -> list
             f"{name}: width {width:.2f} in is neither full width ({FULL_WIDTH} in) nor one column "
             f"({COLUMN_WIDTH} in)"
         )
-    drawn = _record_drawn_texts(fig)
     canvas = fig.bbox
     body = [d for d in drawn if d.artist.get_gid() != _GID_WATERMARK]
     for d in drawn:
@@ -1097,10 +1271,10 @@ def check_figure(fig: Figure, *, name: str, title: str, synthetic: bool) -> list
             problems.append(f"{name}: {d.describe(fig)} is {size:g} pt, under {MIN_FONT_SIZE:g} pt")
         xs, ys = d.corners[:, 0], d.corners[:, 1]
         if (
-            xs.min() < -1
-            or ys.min() < -1
-            or xs.max() > canvas.width + 1
-            or ys.max() > canvas.height + 1
+            xs.min() < -px
+            or ys.min() < -px
+            or xs.max() > canvas.width + px
+            or ys.max() > canvas.height + px
         ):
             problems.append(f"{name}: {d.describe(fig)} runs outside the canvas")
         if d.artist.get_gid() not in (_GID_MARK, _GID_WATERMARK):
@@ -1115,20 +1289,21 @@ def check_figure(fig: Figure, *, name: str, title: str, synthetic: bool) -> list
                 or b.box.y1 < a.box.y0
             ):
                 continue
-            if _polygons_overlap(a.corners, b.corners, tol=1.0):
+            if _polygons_overlap(a.corners, b.corners, tol=px):
                 problems.append(f"{name}: {a.describe(fig)} overlaps {b.describe(fig)}")
     for k, ax in enumerate(fig.axes, start=1):
+        marks = _Marks(ax)
         legend = ax.get_legend()
         if legend is not None and legend.get_visible():
             box = legend.get_window_extent()
             if box.overlaps(ax.get_window_extent()):
-                hit = _marks_in_box(ax, _shrink(box, 2.0))
+                hit = marks.hit(_shrink(box, 2.0 * px))
                 if hit:
                     problems.append(f"{name}: axes {k}: the legend covers {hit}")
         placed = {id(t) for t in ax.texts}
         for d in drawn:
             if id(d.artist) in placed and d.artist.get_gid() not in ("over-data",):
-                hit = _marks_in_box(ax, _shrink(d.box, 1.5))
+                hit = marks.hit(_shrink(d.box, 1.5 * px))
                 if hit:
                     problems.append(f"{name}: axes {k}: {d.describe(fig)} sits on {hit}")
     marks = [d for d in drawn if d.artist.get_gid() == _GID_MARK]
@@ -1168,28 +1343,22 @@ def _frame_to_csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
 
 
-def _metadata(
-    name: str,
-    *,
-    title: str | None,
-    sources: Sequence[str],
-    synthetic: bool,
-    kind: str,
-    notes: str | None,
-    extra: dict[str, Any] | None,
-) -> dict[str, Any]:
+def _metadata(name: str, record: Mapping[str, Any], extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The JSON of a figure or table: ``record`` holds its ``kind``, ``title``, ``sources``,
+    ``synthetic`` and ``notes``; ``extra`` fields are added as they are (and win)."""
     meta: dict[str, Any] = {
         "name": name,
-        "kind": kind,
-        "title": title or "",
-        "synthetic": bool(synthetic),
-        "sources": [{"source_id": s, "citation": cite(s)} for s in dict.fromkeys(sources)],
-        "notes": notes or "",
+        "kind": record["kind"],
+        "title": record["title"] or "",
+        "synthetic": bool(record["synthetic"]),
+        "sources": [
+            {"source_id": s, "citation": cite(s)} for s in dict.fromkeys(record["sources"])
+        ],
+        "notes": record["notes"] or "",
     }
-    if synthetic:
+    if record["synthetic"]:
         meta["label"] = "synthetic data, illustrative only"
-    if extra:
-        meta.update(extra)
+    meta.update(extra)
     return meta
 
 
@@ -1201,6 +1370,11 @@ def _write_json(meta: dict[str, Any], path: Path) -> None:
 SYNTHETIC_SOURCE = (
     "Source: synthetic data made by the project's seeded generator; no real place or person"
 )
+
+
+#: zlib level of the PNGs: for these charts level 3 writes smaller files than the default 6,
+#: in about two thirds of the time.
+_PNG_COMPRESS_LEVEL = 3
 
 
 def save_figure(
@@ -1295,20 +1469,6 @@ def save_figure(
     if source_text is None:
         source_text = source_line(sources) if sources else SYNTHETIC_SOURCE
     footer = [*assumptions, source_text] if footnote else []
-    _finish(fig, title=title, synthetic=synthetic, footer=footer)
-    fig._analysis_finished_title = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""  # type: ignore[attr-defined]
-    _settle(fig)
-    if _fit_axis_labels(fig):
-        _settle(fig)
-    for ax in fig.axes:
-        _place_labels(ax)
-    if check:
-        problems = check_figure(fig, name=name, title=title, synthetic=synthetic)
-        if problems:
-            raise FigureCheckError(
-                f"{name}: the figure check failed ({len(problems)} problem"
-                f"{'s' if len(problems) > 1 else ''}):\n  " + "\n  ".join(problems)
-            )
     out = Path(out_dir) if out_dir is not None else paths.output_dir()
     written: list[Path] = []
     metadata_by_format = {
@@ -1316,16 +1476,52 @@ def save_figure(
         "svg": {"Date": None},
         "pdf": {"CreationDate": None, "ModDate": None, "Producer": None},
     }
+    dpi = matplotlib.rcParams["savefig.dpi"]
+    dpi = fig.dpi if dpi == "figure" else float(dpi)
     with plt.rc_context({"svg.hashsalt": _RC["svg.hashsalt"], "svg.fonttype": "none"}):
-        for fmt in formats:
-            target = out / f"{name}.{fmt}"
-            atomic_write(
-                target,
-                lambda tmp, fmt=fmt: fig.savefig(
-                    tmp, format=fmt, metadata=metadata_by_format[fmt], bbox_inches=None
-                ),
-            )
-            written.append(target)
+        _finish(fig, title=title, synthetic=synthetic, footer=footer)
+        fig._analysis_finished_title = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""  # type: ignore[attr-defined]
+        _settle(fig)
+        with _frozen_layout(fig):
+            _place_all_labels(fig)
+            rendered: dict[str, bytes] = {}
+            problems: list[str] = []
+            if "png" in formats:
+                buffer = io.BytesIO()
+                with _at_dpi(fig, dpi):
+                    with _recording_texts() as recorded:
+                        fig.savefig(
+                            buffer,
+                            format="png",
+                            dpi=dpi,
+                            metadata=metadata_by_format["png"],
+                            bbox_inches=None,
+                            pil_kwargs={"compress_level": _PNG_COMPRESS_LEVEL},
+                        )
+                    if check:
+                        problems = _check_drawn(
+                            fig, _drawn_boxes(recorded), name=name, title=title, synthetic=synthetic
+                        )
+                rendered["png"] = buffer.getvalue()
+            elif check:
+                problems = check_figure(fig, name=name, title=title, synthetic=synthetic)
+            if problems:
+                raise FigureCheckError(
+                    f"{name}: the figure check failed ({len(problems)} problem"
+                    f"{'s' if len(problems) > 1 else ''}):\n  " + "\n  ".join(problems)
+                )
+            for fmt in formats:
+                target = out / f"{name}.{fmt}"
+                if fmt in rendered:
+                    atomic_write(target, lambda tmp, data=rendered[fmt]: tmp.write_bytes(data))
+                else:
+                    atomic_write(
+                        target,
+                        lambda tmp, fmt=fmt: fig.savefig(
+                            tmp, format=fmt, metadata=metadata_by_format[fmt], bbox_inches=None
+                        ),
+                    )
+                written.append(target)
     width_in, height_in = (float(v) for v in fig.get_size_inches())
     figure_meta = {
         "caption": caption or "",
@@ -1335,18 +1531,8 @@ def save_figure(
         "width_in": round(width_in, 3),
         "height_in": round(height_in, 3),
     }
-    _write_data(
-        data,
-        out,
-        name,
-        written,
-        kind="figure",
-        title=title,
-        sources=sources,
-        synthetic=synthetic,
-        notes=notes,
-        extra={**figure_meta, **(extra or {})},
-    )
+    record = dict(kind="figure", title=title, sources=sources, synthetic=synthetic, notes=notes)
+    _write_data(data, out, name, written, record, {**figure_meta, **(extra or {})})
     if "png" in formats:
         _show_saved(fig, out / f"{name}.png")
     return written
@@ -1396,19 +1582,8 @@ def save_table(
         raise ValueError(f"{name}: a published-data table must name its sources")
     out = (Path(out_dir) if out_dir is not None else paths.output_dir()) / "tables"
     written: list[Path] = []
-    _write_data(
-        table,
-        out,
-        name,
-        written,
-        kind="table",
-        title=title,
-        sources=sources,
-        synthetic=synthetic,
-        notes=notes,
-        extra=extra,
-        markdown=True,
-    )
+    record = dict(kind="table", title=title, sources=sources, synthetic=synthetic, notes=notes)
+    _write_data(table, out, name, written, record, extra or {}, markdown=True)
     return written
 
 
@@ -1417,18 +1592,18 @@ def _write_data(
     out: Path,
     name: str,
     written: list[Path],
+    record: Mapping[str, Any],
+    extra: Mapping[str, Any],
     *,
-    kind: str,
-    title: str | None,
-    sources: Sequence[str],
-    synthetic: bool,
-    notes: str | None,
-    extra: dict[str, Any] | None,
     markdown: bool = False,
 ) -> None:
-    """Write ``NAME.csv`` (and ``NAME.md``), then ``NAME.json`` listing every file written."""
+    """Write ``NAME.csv`` (and ``NAME.md``), then ``NAME.json`` listing every file written.
+
+    ``record`` and ``extra`` are the JSON's fields, as :func:`_metadata` takes them.
+    """
+    title = record["title"]
     frame = data.copy()
-    if synthetic and "synthetic" not in frame.columns:
+    if record["synthetic"] and "synthetic" not in frame.columns:
         frame["synthetic"] = True
     target = out / f"{name}.csv"
     atomic_write(target, lambda tmp: _frame_to_csv(frame, tmp))
@@ -1437,15 +1612,7 @@ def _write_data(
         target = out / f"{name}.md"
         atomic_write(target, lambda tmp: tmp.write_text(to_markdown(frame, title=title), "utf-8"))
         written.append(target)
-    meta = _metadata(
-        name,
-        title=title,
-        sources=sources,
-        synthetic=synthetic,
-        kind=kind,
-        notes=notes,
-        extra={"files": [p.name for p in written], **(extra or {})},
-    )
+    meta = _metadata(name, record, {"files": [p.name for p in written], **extra})
     target = out / f"{name}.json"
     atomic_write(target, lambda tmp: _write_json(meta, tmp))
     written.append(target)

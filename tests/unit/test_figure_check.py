@@ -17,8 +17,10 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
+from PIL import Image
 
 from analysis import plotting
 from analysis.plotting import FigureCheckError
@@ -217,3 +219,130 @@ def test_hex_map_places_odd_rows_half_a_hexagon_right():
     plotting.hex_map(ax, frame, layout="odd-r")
     centres = sorted((round(p.xy[0], 3), round(p.xy[1], 3)) for p in ax.patches)
     assert centres == [(0.0, 0.0), (0.5, 0.866)]
+
+
+# --------------------------------------------------------------------------------------------
+# How save_figure lays out and checks: once, frozen, on the PNG's own render
+# --------------------------------------------------------------------------------------------
+
+
+def test_saving_runs_no_layout_after_the_check_and_restores_the_figure(tmp_path, monkeypatch):
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    events: list[str] = []
+    execute = ConstrainedLayoutEngine.execute
+    check = plotting._check_drawn
+    monkeypatch.setattr(
+        ConstrainedLayoutEngine,
+        "execute",
+        lambda self, fig: (events.append("layout"), execute(self, fig))[1],
+    )
+    monkeypatch.setattr(
+        plotting, "_check_drawn", lambda *a, **k: (events.append("check"), check(*a, **k))[1]
+    )
+    fig, ax = good_figure()
+    save(fig, tmp_path)
+    assert "check" in events and "layout" in events
+    assert "layout" not in events[events.index("check") :], events  # the checked layout is saved
+    assert fig.dpi == 100 and isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    # a failing save restores the figure too
+    ax.text(2, 2, "small print", fontsize=7)
+    with pytest.raises(FigureCheckError):
+        save(fig, tmp_path / "again")
+    assert fig.dpi == 100 and isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+
+
+def test_the_check_reads_the_png_render_at_its_dpi(tmp_path, monkeypatch):
+    seen: list[float] = []
+    check = plotting._check_drawn
+
+    def spy(fig, drawn, **kw):
+        seen.append(fig.dpi)
+        return check(fig, drawn, **kw)
+
+    monkeypatch.setattr(plotting, "_check_drawn", spy)
+    fig, _ = good_figure()
+    save(fig, tmp_path)
+    assert seen == [plotting.house_style()["savefig.dpi"]]
+
+
+def test_png_and_svg_show_the_same_layout(tmp_path):
+    # The axes' background rectangle, as drawn in each file, must be in the same place.
+    fig, ax = good_figure()
+    ax.set_facecolor("#ff0000")
+    ax.grid(False)
+    for spine in ax.spines.values():
+        spine.set_visible(False)  # nothing drawn over the rectangle's edges
+    save(fig, tmp_path)
+    image = np.asarray(Image.open(tmp_path / "99_check.png").convert("RGB")).astype(int)
+    red = (image[:, :, 0] > 200) & (image[:, :, 1] < 60) & (image[:, :, 2] < 60)
+    rows, cols = np.nonzero(red)
+    dpi = plotting.house_style()["savefig.dpi"]
+    png_box = np.array([cols.min(), rows.min(), cols.max() + 1, rows.max() + 1]) / dpi
+    svg = (tmp_path / "99_check.svg").read_text()
+    path = re.search(r'<path d="([^"]+)"[^>]*style="fill: #ff0000', svg)
+    assert path, "the axes patch is in the SVG"
+    xy = np.array(re.findall(r"(-?[\d.]+) (-?[\d.]+)", path.group(1)), dtype=float) / 72
+    svg_box = np.array([xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()])
+    assert np.allclose(png_box, svg_box, atol=1.5 / dpi), (png_box, svg_box)
+
+
+def naive_wrap(renderer, text, width_px, size, weight="normal"):
+    """The greedy wrap one word at a time, each trial line measured (the reference)."""
+    lines = []
+    for paragraph in text.split("\n"):
+        line = ""
+        for word in paragraph.split():
+            trial = f"{line} {word}".strip()
+            if line and plotting._text_width(renderer, trial, size, weight) > width_px:
+                lines.append(line)
+                line = word
+            else:
+                line = trial
+        lines.append(line)
+    return "\n".join(lines)
+
+
+def test_wrap_breaks_lines_where_measuring_every_trial_line_would():
+    rng = np.random.default_rng(7)
+    vocab = (
+        "the of a child children looked-after 2012/13 Wilson 95% interval: LSCBs England's "
+        "DfE, ONS; (SFR) supercalifragilisticexpialidocious W i l m iii WWW"
+    ).split()
+    fig, _ = plotting.figure()
+    renderer = fig.canvas.get_renderer()
+    for _ in range(150):
+        words = rng.choice(vocab, size=rng.integers(0, 30)).tolist()
+        text = " ".join(words)
+        if rng.random() < 0.3:
+            text = text.replace(" a ", "\n", 1) + "\n\n  x "
+        width = float(rng.uniform(15, 600))
+        size = float(rng.choice([8.0, 9.0, 10.5]))
+        weight = str(rng.choice(["normal", "bold"]))
+        assert plotting._wrap(renderer, text, width, size, weight) == naive_wrap(
+            renderer, text, width, size, weight
+        ), (text, width)
+
+
+def test_point_labels_are_placed_at_saving_whenever_they_were_made(tmp_path):
+    def chart(label_first: bool):
+        fig, ax = plotting.figure("full", 3.0)
+        x, y = [1, 2, 3, 4], [10, 200, 3000, 40000]
+        if label_first:
+            plotting.annotate_points(ax, x, y, ["one", "two", "three", "four"])
+        ax.plot(x, y, "o-", color=plotting.COLORS["published"])
+        plotting.log_axis(ax, "y", "children")
+        ax.set_xlabel("year")
+        if not label_first:
+            plotting.annotate_points(ax, x, y, ["one", "two", "three", "four"])
+        return fig, ax
+
+    placed = []
+    for first in (True, False):
+        fig, ax = chart(first)
+        save(fig, tmp_path / str(first))
+        placed.append([(t.get_text(), t.xyann, t.get_ha(), t.get_va()) for t in ax.texts])
+    assert placed[0] == placed[1]
+    assert (tmp_path / "True" / "99_check.png").read_bytes() == (
+        tmp_path / "False" / "99_check.png"
+    ).read_bytes()
