@@ -131,18 +131,6 @@ def test_median_interval_is_scipys_quantile_test_for_every_size(confidence: floa
             assert (math.isnan(g) and math.isnan(w)) or g == w, (n, got, want)
 
 
-def test_holm_adjustment_is_statsmodels_holm() -> None:
-    from statsmodels.stats.multitest import multipletests
-
-    rng = np.random.default_rng(3)
-    for m in (1, 2, 4, 9, 25):
-        p = rng.uniform(0, 0.2, size=m)
-        p[rng.integers(0, m)] = p[0]  # a tie
-        assert la.holm(p).tolist() == multipletests(p, method="holm")[1].tolist()
-    # by hand: 0.01 x 3, 0.03 x 2 = 0.06, then max(0.06, 0.04 x 1)
-    assert la.holm([0.01, 0.04, 0.03]).tolist() == pytest.approx([0.03, 0.06, 0.06])
-
-
 def test_quartile_bands_rank_by_value() -> None:
     bands = la.quartile_bands(pd.Series([5.0, 1.0, 7.0, 3.0, 8.0, 2.0, 6.0, 4.0]))
     assert bands.tolist() == [3, 1, 4, 2, 4, 1, 3, 2]

@@ -76,7 +76,6 @@ __all__ = [
     "ecological_frame",
     "fit_ecological_model",
     "hex_values",
-    "holm",
     "homes_change",
     "homes_panel",
     "load",
@@ -1545,33 +1544,6 @@ def earliest_missing_panel(
     return panel
 
 
-def holm(p_values: Sequence[float]) -> np.ndarray:
-    """Holm's step-down adjusted p-values, in the order given.
-
-    The ``k``-th smallest of ``m`` p-values is multiplied by ``m - k + 1``; each adjusted value
-    is the largest of those up to its own, capped at 1. The same arithmetic, in the same
-    order, as ``statsmodels.stats.multitest.multipletests(p, method="holm")[1]``, which also
-    runs a full garbage collection on every call (a noticeable pause in a large process).
-
-    References
-    ----------
-    .. [1] Holm, S. (1979). A simple sequentially rejective multiple test procedure.
-       *Scandinavian Journal of Statistics* 6:65-70.
-
-    Examples
-    --------
-    >>> holm([0.01, 0.04, 0.03]).tolist()
-    [0.03, 0.06, 0.06]
-    """
-    p = np.asarray(p_values, dtype=float)
-    order = np.argsort(p)
-    adjusted = np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1))
-    adjusted[adjusted > 1] = 1
-    out = np.empty_like(adjusted)
-    out[order] = adjusted
-    return out
-
-
 def earliest_regional_dispersion(
     panel: pd.DataFrame | None = None, *, alpha: float = 0.05
 ) -> pd.DataFrame:
@@ -1579,7 +1551,8 @@ def earliest_regional_dispersion(
 
     One :func:`regional_dispersion_test` per year and measure the year allows
     (:func:`regional_dispersion`); ``p_holm`` controls the chance of any false rejection among
-    them (Holm's step-down method, :func:`holm`) and ``rejects`` says whether the test
+    them (Holm's step-down method,
+    :func:`statsmodels.stats.multitest.multipletests`) and ``rejects`` says whether the test
     rejects at ``alpha`` after the correction.
 
     References
@@ -1591,7 +1564,9 @@ def earliest_regional_dispersion(
     out = regional_dispersion(panel)
     if out.empty:
         raise ValueError("no year of the panel has enough authorities for the test")
-    out["p_holm"] = holm(out["p_value"].to_numpy())
+    from statsmodels.stats.multitest import multipletests
+
+    out["p_holm"] = multipletests(out["p_value"].to_numpy(), alpha=alpha, method="holm")[1]
     out["rejects"] = out["p_holm"] < alpha
     out.attrs.update(alpha=alpha, sources=panel.attrs.get("sources", []))
     return out
