@@ -855,37 +855,26 @@ def _finish(
     engine.set(rect=(0.0, bottom / height_in, 1.0, max(top - bottom, 0.5) / height_in))
 
 
-#: The layout has settled when another run of the layout engine moves no axes edge by more
-#: than this (inches; a quarter of a pixel at 100 dpi). The layout is then frozen, so the check
-#: and every saved file see the same one whatever the residue.
-_SETTLED_IN = 0.0025
+def _settle(fig: Figure) -> None:
+    """Lay the figure out once its texts are final, as a plain ``savefig`` would.
 
-
-def _settle(fig: Figure, rounds: int = 6) -> None:
-    """Lay the figure out: run the layout engine until the axes stop moving.
-
-    Only the layout is computed (no artist is drawn). After the first run, axis labels longer
-    than their axes are wrapped (:func:`_fit_axis_labels`) and the runs go on until one moves
-    no axes by more than :data:`_SETTLED_IN` (at most ``rounds`` runs). :func:`save_figure`
-    then freezes the result (:func:`_frozen_layout`).
+    Only the layout is computed (no artist is drawn). The layout engine runs once (constrained
+    layout makes two passes of its own); if an axis label is then longer than its axes it is
+    wrapped (:func:`_fit_axis_labels`) and the engine runs once more for the wrapped labels.
+    :func:`save_figure` then freezes the result (:func:`_frozen_layout`), so the check and every
+    saved file see this one layout, and the check on the rendered PNG catches any text the
+    layout left overlapping or outside the figure.
     """
     engine = fig.get_layout_engine()
     if engine is None or not fig.axes:
         return
-    inches = np.tile(fig.get_size_inches(), 2)
-    before = None
-    for run in range(rounds):
+    for run in range(2):
         try:
             engine.execute(fig)
         except ValueError:  # pragma: no cover - as Figure.draw: a degenerate size
             pass
-        now = np.array([ax.get_position().bounds for ax in fig.axes]) * inches
-        settled = before is not None and float(np.abs(now - before).max()) <= _SETTLED_IN
-        if run == 0 and _fit_axis_labels(fig):
-            settled = False
-        if settled:
+        if run or not _fit_axis_labels(fig):
             break
-        before = now
     # The layout's solver varies in the last bit from one process to the next (seen in the SVG's
     # clip-path ids); rounding the positions to a billionth of the figure keeps the files
     # byte-identical. set_position would take the axes out of the layout: keep its flag.
@@ -1478,7 +1467,12 @@ def save_figure(
     }
     dpi = matplotlib.rcParams["savefig.dpi"]
     dpi = fig.dpi if dpi == "figure" else float(dpi)
-    with plt.rc_context({"svg.hashsalt": _RC["svg.hashsalt"], "svg.fonttype": "none"}):
+    # The whole save runs at the PNG's dpi: the layout then measures its texts with the renderer
+    # the PNG is drawn with, so the draw finds every measurement in matplotlib's text cache.
+    with (
+        plt.rc_context({"svg.hashsalt": _RC["svg.hashsalt"], "svg.fonttype": "none"}),
+        _at_dpi(fig, dpi),
+    ):
         _finish(fig, title=title, synthetic=synthetic, footer=footer)
         fig._analysis_finished_title = fig.get_suptitle() if hasattr(fig, "get_suptitle") else ""  # type: ignore[attr-defined]
         _settle(fig)
@@ -1488,20 +1482,19 @@ def save_figure(
             problems: list[str] = []
             if "png" in formats:
                 buffer = io.BytesIO()
-                with _at_dpi(fig, dpi):
-                    with _recording_texts() as recorded:
-                        fig.savefig(
-                            buffer,
-                            format="png",
-                            dpi=dpi,
-                            metadata=metadata_by_format["png"],
-                            bbox_inches=None,
-                            pil_kwargs={"compress_level": _PNG_COMPRESS_LEVEL},
-                        )
-                    if check:
-                        problems = _check_drawn(
-                            fig, _drawn_boxes(recorded), name=name, title=title, synthetic=synthetic
-                        )
+                with _recording_texts() as recorded:
+                    fig.savefig(
+                        buffer,
+                        format="png",
+                        dpi=dpi,
+                        metadata=metadata_by_format["png"],
+                        bbox_inches=None,
+                        pil_kwargs={"compress_level": _PNG_COMPRESS_LEVEL},
+                    )
+                if check:
+                    problems = _check_drawn(
+                        fig, _drawn_boxes(recorded), name=name, title=title, synthetic=synthetic
+                    )
                 rendered["png"] = buffer.getvalue()
             elif check:
                 problems = check_figure(fig, name=name, title=title, synthetic=synthetic)
