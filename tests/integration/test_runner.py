@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis.pipeline.runner import discover, run_notebooks
+from analysis.pipeline.runner import GC_THRESHOLDS, discover, run_notebooks
 
 pytestmark = pytest.mark.slow
 
@@ -134,6 +134,20 @@ def test_a_reused_kernel_gives_the_same_bytes_as_a_fresh_one(tmp_path: Path) -> 
         assert [r.status for r in results] == ["ran", "ran"], [r.error for r in results]
         outputs[mode] = digests(root / "figures")
     assert outputs["reused"] == outputs["fresh"]
+
+
+def test_kernels_collect_garbage_as_a_batch_build_does(tmp_path: Path) -> None:
+    probe = (
+        "import gc, os, pathlib\n"
+        "out = pathlib.Path(os.environ['ANALYSIS_OUTPUT_DIR'], '99_gc.txt')\n"
+        "out.write_text(repr((gc.get_threshold(), gc.get_freeze_count() > 0)))\n"
+    )
+    root = make_project(tmp_path, probe)
+    results = run_notebooks(root=root, jobs=1, log=lambda _: None)
+    assert [r.status for r in results] == ["ran"], [r.error for r in results]
+    thresholds, frozen = eval((root / "figures" / "99_gc.txt").read_text())
+    assert thresholds == GC_THRESHOLDS and thresholds[0] > 700  # Python's default is 700
+    assert frozen, "the objects alive after the reset were not frozen"
 
 
 def _env(root: Path) -> dict[str, str]:

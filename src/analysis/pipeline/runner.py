@@ -15,7 +15,9 @@ notebook's number that it did not write, makes it run again. ``make figures`` th
 reports "up to date" over figures it did not make.
 
 Two notebooks run at a time by default (longest first, from earlier runs' timings): on a
-2-core machine a third kernel gains nothing.
+2-core machine a third kernel gains nothing. The kernels are tuned as batch processes: one
+BLAS thread each, and a garbage collector that runs less often and skips what every notebook
+shares (:data:`GC_THRESHOLDS`).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from queue import Empty, SimpleQueue
 from analysis import paths
 
 __all__ = [
+    "GC_THRESHOLDS",
     "NotebookResult",
     "discover",
     "input_hash",
@@ -379,12 +382,23 @@ def _kernel_env() -> dict[str, str]:
     return env
 
 
+#: The garbage collector's thresholds in the build's kernels. A notebook allocates millions of
+#: short-lived objects (matplotlib's artists, pandas' blocks); at Python's default first
+#: threshold (700) the collector runs thousands of times a build, and each full collection
+#: walks every module object pandas, scipy and matplotlib created on import. The kernels of a
+#: batch build collect less often, and freeze what survives the reset before each notebook
+#: (the imported modules and their caches), so later collections skip it. Only when memory
+#: is reclaimed changes, never a result: the tests check that fresh and reused kernels write
+#: byte-identical files.
+GC_THRESHOLDS = (10_000, 10, 10)
+
 #: Run before each notebook in a kernel that has run another: a clean namespace, default
-#: matplotlib settings, the warning filters the kernel started with, and this notebook's
-#: output folder and working directory. Modules stay imported, which is the point of reuse.
+#: matplotlib settings, the warning filters the kernel started with, the collector's batch
+#: settings (:data:`GC_THRESHOLDS`), and this notebook's output folder and working directory.
+#: Modules stay imported, which is the point of reuse.
 _RESET = """\
 %reset -f
-import builtins as _b, os as _os, warnings as _w
+import builtins as _b, gc as _gc, os as _os, warnings as _w
 import matplotlib as _mpl
 import matplotlib.pyplot as _plt
 _plt.close("all")
@@ -394,7 +408,9 @@ if not hasattr(_b, "_analysis_filters"):
 _w.filters[:] = _b._analysis_filters
 _os.environ[{env!r}] = {stage!r}
 _os.chdir({cwd!r})
-del _b, _os, _w, _mpl, _plt
+_gc.set_threshold(*{gc!r})
+_gc.freeze()
+del _b, _gc, _os, _w, _mpl, _plt
 """
 
 
@@ -459,7 +475,9 @@ def _execute(client, notebook: Path, stage: Path, executed: Path) -> tuple[int, 
 
     nb = nbformat.read(notebook, as_version=4)
     reset = nbformat.v4.new_code_cell(
-        _RESET.format(env=paths.OUTPUT_ENV, stage=str(stage), cwd=str(notebook.parent))
+        _RESET.format(
+            env=paths.OUTPUT_ENV, stage=str(stage), cwd=str(notebook.parent), gc=GC_THRESHOLDS
+        )
     )
     # nbclient writes each executed cell back into client.nb at its index, so the reset cell
     # runs inside a notebook of its own, never in the one being built.
