@@ -66,6 +66,7 @@ from matplotlib.layout_engine import ConstrainedLayoutEngine
 from matplotlib.text import Text
 from matplotlib.ticker import FuncFormatter, MaxNLocator, NullFormatter
 from matplotlib.transforms import Bbox
+from PIL import Image
 
 from analysis import paths
 from analysis.sources import cite, get
@@ -1481,21 +1482,13 @@ def save_figure(
             rendered: dict[str, bytes] = {}
             problems: list[str] = []
             if "png" in formats:
-                buffer = io.BytesIO()
                 with _recording_texts() as recorded:
-                    fig.savefig(
-                        buffer,
-                        format="png",
-                        dpi=dpi,
-                        metadata=metadata_by_format["png"],
-                        bbox_inches=None,
-                        pil_kwargs={"compress_level": _PNG_COMPRESS_LEVEL},
-                    )
+                    png = _render_png(fig, dpi)
                 if check:
                     problems = _check_drawn(
                         fig, _drawn_boxes(recorded), name=name, title=title, synthetic=synthetic
                     )
-                rendered["png"] = buffer.getvalue()
+                rendered["png"] = png
             elif check:
                 problems = check_figure(fig, name=name, title=title, synthetic=synthetic)
             if problems:
@@ -1529,6 +1522,25 @@ def save_figure(
     if "png" in formats:
         _show_saved(fig, out / f"{name}.png")
     return written
+
+
+def _render_png(fig: Figure, dpi: float) -> bytes:
+    """Draw the figure at ``dpi`` with Agg and encode it as PNG, in RGB when it is opaque.
+
+    ``savefig`` would write the same pixels as RGBA; a chart on an opaque background has no
+    use for the alpha channel, and without it the file is smaller and quicker to encode. The
+    PNG carries the dpi (its pHYs chunk) and, as ``metadata={"Software": None}`` asks of
+    ``savefig``, no text chunks, so the bytes depend on the pixels alone.
+    """
+    raw = io.BytesIO()
+    fig.savefig(raw, format="raw", dpi=dpi, bbox_inches=None)
+    width = int(fig.bbox.width)  # the figure is at ``dpi`` here, as Agg sized its canvas
+    pixels = np.frombuffer(raw.getbuffer(), dtype=np.uint8).reshape(-1, width, 4)
+    opaque = bool((pixels[..., 3] == 255).all())
+    image = Image.fromarray(pixels[..., :3] if opaque else pixels, "RGB" if opaque else "RGBA")
+    out = io.BytesIO()
+    image.save(out, format="png", dpi=(dpi, dpi), compress_level=_PNG_COMPRESS_LEVEL)
+    return out.getvalue()
 
 
 def _show_saved(fig: Figure, png: Path) -> None:
