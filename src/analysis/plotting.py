@@ -688,17 +688,27 @@ def _word_width(renderer: Any, word: str, size: float, weight: str) -> float:
     return _WORD_WIDTHS[key]
 
 
+#: How far (pixels) a line's width, guessed as the sum of its words' widths and spaces, may be
+#: from the wrap width before :func:`_wrap` measures the line itself. On the house font the
+#: guess is exact (kerning does not reach across a space); the margin keeps the wrap exact if
+#: another font's guess is off by a little.
+_WRAP_MARGIN_PX = 2.0
+
+
 def _wrap(renderer: Any, text: str, width_px: float, size: float, weight: str = "normal") -> str:
     """Break each paragraph greedily into lines no wider than ``width_px`` (a long word alone).
 
     The same lines as adding one word at a time and measuring each trial line, since a line
-    only grows as words are added, but with about two measurements a line: the sum of the
-    words' widths guesses the break, and measuring the line and the line plus one word settles
-    it.
+    only grows as words are added, but with few measurements: the sum of the words' widths
+    guesses each line's width, and a line is measured only when its guess lies within
+    :data:`_WRAP_MARGIN_PX` of ``width_px``, where the guess alone could be wrong.
     """
     space = _word_width(renderer, "x x", size, weight) - _word_width(renderer, "xx", size, weight)
+    margin = _WRAP_MARGIN_PX * float(renderer.dpi) / _CHECK_DPI
 
-    def fits(words: Sequence[str]) -> bool:
+    def fits(words: Sequence[str], guess: float) -> bool:
+        if abs(guess - width_px) > margin:
+            return guess < width_px
         return _text_width(renderer, " ".join(words), size, weight) <= width_px
 
     lines: list[str] = []
@@ -711,9 +721,11 @@ def _wrap(renderer: Any, text: str, width_px: float, size: float, weight: str = 
             while end < len(words) and guess + space + widths[end] <= width_px:
                 guess += space + widths[end]
                 end += 1
-            while end > start + 1 and not fits(words[start:end]):
+            while end > start + 1 and not fits(words[start:end], guess):
                 end -= 1
-            while end < len(words) and fits(words[start : end + 1]):
+                guess -= space + widths[end]
+            while end < len(words) and fits(words[start : end + 1], guess + space + widths[end]):
+                guess += space + widths[end]
                 end += 1
             lines.append(" ".join(words[start:end]))
             start = end

@@ -303,20 +303,22 @@ def naive_wrap(renderer, text, width_px, size, weight="normal"):
     return "\n".join(lines)
 
 
-def test_wrap_breaks_lines_where_measuring_every_trial_line_would():
+@pytest.mark.parametrize("dpi", [100, 200])  # the house figure dpi, and the PNG's (the save's)
+def test_wrap_breaks_lines_where_measuring_every_trial_line_would(dpi):
     rng = np.random.default_rng(7)
     vocab = (
         "the of a child children looked-after 2012/13 Wilson 95% interval: LSCBs England's "
         "DfE, ONS; (SFR) supercalifragilisticexpialidocious W i l m iii WWW"
     ).split()
     fig, _ = plotting.figure()
+    fig.set_dpi(dpi)
     renderer = fig.canvas.get_renderer()
     for _ in range(150):
         words = rng.choice(vocab, size=rng.integers(0, 30)).tolist()
         text = " ".join(words)
         if rng.random() < 0.3:
             text = text.replace(" a ", "\n", 1) + "\n\n  x "
-        width = float(rng.uniform(15, 600))
+        width = float(rng.uniform(15, 600)) * dpi / 100
         size = float(rng.choice([8.0, 9.0, 10.5]))
         weight = str(rng.choice(["normal", "bold"]))
         assert plotting._wrap(renderer, text, width, size, weight) == naive_wrap(
