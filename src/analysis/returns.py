@@ -224,9 +224,10 @@ class ReturnFile:
         Data rows (cells stripped, blank lines skipped).
     lines : list of int
         Line number of each data row.
-    data : pandas.DataFrame or None
-        The data rows as strings, columns :data:`COLUMNS`, when the header and row lengths are
-        sound; None otherwise (row rules are then not run).
+    table : dict of str to list of str, or None
+        The data rows' cells by column, for the columns :data:`COLUMNS` in that order, when
+        the header and row lengths are sound; None otherwise (row rules are then not run).
+        :attr:`data` is the same as a frame.
     name_ok : bool
         False if the file name on disk is not valid UTF-8 (``name`` then shows the bad bytes
         as ``\\xNN``).
@@ -248,7 +249,7 @@ class ReturnFile:
     header_line: int = 1
     rows: list[list[str]] = field(default_factory=list)
     lines: list[int] = field(default_factory=list)
-    data: pd.DataFrame | None = None
+    table: dict[str, list[str]] | None = None
     name_ok: bool = True
     entry_problem: tuple[str, str] | None = None
     duplicates: tuple[str, ...] = ()
@@ -309,11 +310,7 @@ class ReturnFile:
         ctx.rows = [cells for _, cells in records[1:]]
         if ctx.structure_ok:
             position = {name: i for i, name in enumerate(ctx.header)}
-            ctx.data = pd.DataFrame(
-                {col: [row[position[col]] for row in ctx.rows] for col in COLUMNS},
-                columns=list(COLUMNS),
-                dtype=str,
-            )
+            ctx.table = {col: [row[position[col]] for row in ctx.rows] for col in COLUMNS}
         return ctx
 
     @classmethod
@@ -404,15 +401,17 @@ class ReturnFile:
 
     # -- cell access used by row rules -----------------------------------------------
 
+    @cached_property
+    def data(self) -> pd.DataFrame | None:
+        """The data rows as strings, columns :data:`COLUMNS` (:attr:`table` as a frame), when
+        the header and row lengths are sound; None otherwise."""
+        if self.table is None:
+            return None
+        return pd.DataFrame(self.table, columns=list(COLUMNS), dtype=str)
+
     def values(self, column: str) -> list[str]:
         """The column's cells as text (empty list when the data could not be read)."""
-        return self._columns.get(column, [])
-
-    @cached_property
-    def _columns(self) -> dict[str, list[str]]:
-        if self.data is None:
-            return {}
-        return {col: self.data[col].tolist() for col in self.data.columns}
+        return self.table.get(column, []) if self.table is not None else []
 
     def numbers(self, column: str) -> list[Number | None]:
         """The column's cells read as numbers (:func:`read_number`); None where not one."""
@@ -542,7 +541,7 @@ class Rule:
 
     def __call__(self, ctx: ReturnFile) -> list[int]:
         """Return the sorted failing positions (empty if the rule passes)."""
-        if self.level == "row" and ctx.data is None:
+        if self.level == "row" and ctx.table is None:
             return []
         return sorted(set(self.check(ctx)))
 
@@ -1328,19 +1327,22 @@ def collate(files: Sequence[ReturnFile], errors: dict[str, list[ValidationError]
         :data:`COLUMNS` (counts as exact int64) plus ``source_file``, sorted by area, period,
         file and line.
     """
-    frames: list[pd.DataFrame] = []
+    cells: dict[str, list[Any]] = {col: [] for col in (*COLUMNS, "source_file", "_line")}
     for ctx in files:
-        if errors.get(ctx.name) or ctx.data is None:
+        if errors.get(ctx.name) or ctx.table is None:
             continue
-        frame = ctx.data.copy()
-        for col in COUNT_COLUMNS:
-            frame[col] = pd.Series(ctx.counts(col), dtype="int64")
-        frame["source_file"] = ctx.name
-        frame["_line"] = ctx.lines
-        frames.append(frame)
-    if not frames:
+        for col in COLUMNS:
+            cells[col] += ctx.counts(col) if col in COUNT_COLUMNS else ctx.table[col]
+        cells["source_file"] += [ctx.name] * len(ctx.lines)
+        cells["_line"] += ctx.lines
+    if not cells["_line"]:
         return _empty_collated()
-    collated = pd.concat(frames, ignore_index=True)
+    collated = pd.DataFrame(
+        {
+            col: pd.Series(values, dtype="int64" if col in COUNT_COLUMNS or col == "_line" else str)
+            for col, values in cells.items()
+        }
+    )
     collated = collated.sort_values(["area_code", "period", "source_file", "_line"])
     return collated.drop(columns="_line").reset_index(drop=True)
 
@@ -1393,7 +1395,7 @@ def ingest(
     find_duplicates(files)
     errors = {ctx.name: validate(ctx) for ctx in files}
     collated = collate(files, errors)
-    valid = [ctx.name for ctx in files if not errors[ctx.name] and ctx.data is not None]
+    valid = [ctx.name for ctx in files if not errors[ctx.name] and ctx.table is not None]
     all_errors = [e for ctx in files for e in errors[ctx.name]]
     return IngestResult([ctx.name for ctx in files], valid, all_errors, collated, skipped)
 
