@@ -253,6 +253,14 @@ def test_regions_with_the_same_make_up_do_not_differ() -> None:
     assert not t.rejects()
 
 
+def test_an_exact_fit_within_regions_is_refused_not_divided_by() -> None:
+    # every authority's rate is exactly its region's: no spread to scale the regions' by
+    x = np.array([10, 10, 10, 20, 20, 20, 30, 30, 30], dtype=float)
+    n = np.array([100.0] * 9)
+    with pytest.raises(ValueError, match="do not vary within regions"):
+        la.regional_dispersion_test(x, n, ["A"] * 3 + ["B"] * 3 + ["C"] * 3, measure="share")
+
+
 def test_missing_revisions_flag_changed_values() -> None:
     base = dict(
         area_name="Fake", geography="local authority", unit="incidents", measure="missing_incidents"
@@ -367,7 +375,11 @@ def fake_missing_panel(region_effect: float) -> pd.DataFrame:
                         "year": year,
                         "region": region,
                         "missing_children": float(x),
-                        "missing_incidents": float(x * (4 + region_effect * 6 * (r % 3))),
+                        # incidents per child vary between authorities, as they do: an exact
+                        # multiple of the children would leave the F ratio 0/0
+                        "missing_incidents": float(
+                            rng.poisson(x * (4 + region_effect * 6 * (r % 3)))
+                        ),
                         "cla_during_year": float(n) if year == 2015 else np.nan,
                     }
                 )

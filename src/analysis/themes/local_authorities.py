@@ -1147,6 +1147,11 @@ class RegionalDispersion:
         return bool(np.isfinite(self.p_value) and self.p_value < alpha)
 
 
+#: Below this Pearson chi-square per degree of freedom the region model fits every authority
+#: exactly, to rounding, and :func:`regional_dispersion_test` refuses to divide by it.
+_EXACT_FIT = 1e-9
+
+
 def regional_dispersion_test(
     x: Sequence[float],
     n: Sequence[float],
@@ -1177,6 +1182,13 @@ def regional_dispersion_test(
        Chapman and Hall, §4.5 and §9.2 (quasi-likelihood; F tests with estimated dispersion).
     .. [2] Venables, W. N. and Ripley, B. D. (2002). *Modern Applied Statistics with S*,
        4th ed., Springer, §7.5.
+
+    Raises
+    ------
+    ValueError
+        With fewer than two regions or no more authorities than regions, a count above its
+        denominator, or when the region model fits every authority exactly (no variation within
+        regions beyond rounding), where the ratio is 0/0.
     """
     from scipy import stats as sps
     from statsmodels.genmod import families
@@ -1212,7 +1224,17 @@ def regional_dispersion_test(
     full = GLM(endog, design, family=fam, offset=offset).fit()
     df1, df2 = k - 1, n_areas - k
     phi = float(full.pearson_chi2 / df2)
-    ratio = float((common.deviance - full.deviance) / df1 / phi)
+    if not phi > _EXACT_FIT:
+        # The region model fits every authority to rounding: F is 0/0, and its value would be
+        # whatever the rounding of the two fits left (a different number on another machine).
+        raise ValueError(
+            f"{measure or 'the rates'}{f' in {year}' if year else ''}: the authorities do not "
+            f"vary within regions beyond rounding (Pearson chi-square per degree of freedom "
+            f"{phi:.2g}), so the dispersion test is undefined"
+        )
+    # The models are nested, so the deviance cannot rise with the regions: a negative drop is
+    # the fits' rounding.
+    ratio = float(max(common.deviance - full.deviance, 0.0) / df1 / phi)
     p = float(sps.f.sf(ratio, df1, df2))
     method = (
         f"quasi-likelihood F test of a region effect in a {words} GLM, dispersion from the "
