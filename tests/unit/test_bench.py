@@ -64,3 +64,13 @@ def test_the_two_environments_are_compared_package_by_package() -> None:
     assert same_packages({"numpy==2.4.6", "pip==23.2.1"}, {"pip==23.2.1", "numpy==2.4.6"}) == ""
     diff = same_packages({"numpy==2.4.6"}, {"numpy==2.4.5"})
     assert "numpy==2.4.6" in diff and "numpy==2.4.5" in diff
+
+
+def test_a_value_that_rounds_to_its_limit_shows_which_side_it_is_on() -> None:
+    assert bench.Row("build", 15.04, "<= 15 s", False).value_text() == "15.04 s"
+    assert bench.Row("build", 14.96, "<= 15 s", True).value_text() == "14.96 s"
+    assert bench.Row("build", 12.34, "<= 15 s", True).value_text() == "12.3 s"
+    assert bench.Row("ratio", 0.304, "<= 0.3", False, unit="ratio").value_text() == "0.304"
+    assert bench.Row("ratio", 0.25, "<= 0.3", True, unit="ratio").value_text() == "0.25"
+    assert bench.Row("nbconvert", 59.06).value_text() == "59.1 s"
+    assert bench.Row("build", 15.0007, "<= 15 s", False).value_text() == "15.001 s"

@@ -27,6 +27,7 @@ import dataclasses
 import json
 import os
 import platform
+import re
 import resource
 import statistics
 import subprocess
@@ -90,7 +91,14 @@ class Row:
     unit: str = "s"
 
     def value_text(self) -> str:
-        return f"{self.value:.2f}" if self.unit == "ratio" else f"{self.value:.1f} s"
+        """The value as the table shows it, with one more decimal when the usual rounding
+        would show the target's own limit (``15.0 s`` NOT MET against ``<= 15 s``)."""
+        places = 2 if self.unit == "ratio" else 1
+        limit = re.search(r"[0-9.]+", self.target)
+        while limit and round(self.value, places) == float(limit.group()) and places < 4:
+            places += 1
+        text = f"{self.value:.{places}f}"
+        return text if self.unit == "ratio" else f"{text} s"
 
     def result_text(self) -> str:
         return "" if self.ok is None else ("met" if self.ok else "NOT MET")
