@@ -55,6 +55,7 @@ Examples
 
 from __future__ import annotations
 
+import datetime
 import difflib
 import gc
 import math
@@ -95,6 +96,7 @@ __all__ = [
     "load_missing",
     "load_missing_release",
     "load_providers",
+    "provider_list_date",
     "load_referrals",
     "parse_value",
     "read_metadata",
@@ -1651,11 +1653,34 @@ def load_missing(
     return out
 
 
+#: The day each mirrored Ofsted provider list stands at, by the year it is known by (the dates
+#: in the lists' titles, ``data/published/downloads.csv``; a test checks them there).
+PROVIDER_LIST_DATES: dict[int, datetime.date] = {
+    2014: datetime.date(2014, 9, 30),
+    2023: datetime.date(2023, 3, 31),
+}
+
+
+def provider_list_date(year: int) -> str:
+    """The day a provider list stands at, as its title gives it.
+
+    Examples
+    --------
+    >>> provider_list_date(2014), provider_list_date(2023)
+    ('30 September 2014', '31 March 2023')
+    """
+    try:
+        day = PROVIDER_LIST_DATES[year]
+    except KeyError:
+        raise ValueError(f"provider lists are mirrored for 2014 and 2023, not {year}") from None
+    return f"{day.day} {day:%B %Y}"
+
+
 @_documented
 def load_providers(year: int, path=None, *, register=None, harmonise=True) -> pd.DataFrame:
     """Children's homes and other Ofsted-registered providers, and their places, by authority.
 
-    ``year`` is 2014 (the list at 30 September 2014) or 2023 (at 31 March 2023). The lists
+    ``year`` is 2014 or 2023, the lists dated by :data:`PROVIDER_LIST_DATES`. The lists
     name authorities, not codes: names are matched to the authorities in use at the list's
     date with :func:`analysis.areas.match_names`, which fails naming every unmatched name.
     Authorities with no provider of a type get 0 (the lists are Ofsted's full registers).
@@ -1667,7 +1692,8 @@ def load_providers(year: int, path=None, *, register=None, harmonise=True) -> pd
     {'Fake Borough A': 2.0, 'Fake Borough B': 0.0, 'Fakeport, City of': 0.0, 'Fakeham': 0.0,
      'Fakeshire': 1.0}
     """
-    if year not in (2014, 2023):
+    day = PROVIDER_LIST_DATES.get(year)
+    if day is None:
         raise ValueError(f"provider lists are mirrored for 2014 and 2023, not {year}")
     name = f"providers_{year}"
     path = _path(name, path)
@@ -1675,7 +1701,7 @@ def load_providers(year: int, path=None, *, register=None, harmonise=True) -> pd
     if not harmonise:
         return _finish(raw, name, path, register=register, harmonise=False)
     reg = areas.register() if register is None else register
-    when = 2015 if year == 2014 else 2023  # the reporting year holding the list's date
+    when = day.year + (day.month > 3)  # the reporting year (to 31 March) holding the list's date
     try:
         codes = areas.match_names(raw["area_name"], when, register=reg)
     except areas.UnmatchedNamesError as err:

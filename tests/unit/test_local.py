@@ -384,3 +384,13 @@ def test_the_committed_data_dictionary_matches_the_measures() -> None:
 def test_describe_offers_close_matches() -> None:
     with pytest.raises(KeyError, match="cin_factor_going_missing"):
         local.describe("cin_factor_going_misisng")
+
+
+def test_each_provider_list_date_is_the_one_its_registry_title_gives() -> None:
+    # The registry of downloads describes each list by its date, as Ofsted titles it.
+    registry = pd.read_csv(Path(__file__).parents[2] / "data" / "published" / "downloads.csv")
+    titles = registry.set_index("name")["description"]
+    for year in local.PROVIDER_LIST_DATES:
+        assert f"at {local.provider_list_date(year)}" in titles[f"providers_{year}"], year
+    with pytest.raises(ValueError, match="not 2019"):
+        local.provider_list_date(2019)
