@@ -86,6 +86,7 @@ __all__ = [
     "REGISTER_COLUMNS",
     "SIZE_PROBABILITIES",
     "AuthorityCalibration",
+    "CalibrationDriftError",
     "SyntheticData",
     "SyntheticParameters",
     "add_arguments",
@@ -93,6 +94,7 @@ __all__ = [
     "area_codes",
     "area_period_truth",
     "calibrate_to_authorities",
+    "check_calibration",
     "calibrated_parameters",
     "generate_records",
     "largest_remainder",
@@ -240,7 +242,7 @@ class AuthorityCalibration:
 #: Probabilities at which the real authorities' child populations are summarised.
 SIZE_PROBABILITIES: tuple[float, ...] = (0.02, 0.1, 0.25, 0.5, 0.75, 0.9, 0.98)
 
-#: The committed calibration, recomputed from the ONS and DfE files as ``calibrate_to_authorities(
+#: The committed calibration, recomputed from the ONS and DfE files as ``check_calibration(
 #: local_authorities.load("population"), local_authorities.assessment_panel("cse"))`` by the
 #: drift test and by notebook 06 (:mod:`analysis.themes.local_authorities`).
 AUTHORITIES = AuthorityCalibration(
@@ -255,6 +257,60 @@ AUTHORITIES = AuthorityCalibration(
     national_rate=17.115,
     between_area_tau2=0.2111,
 )
+
+
+class CalibrationDriftError(ValueError):
+    """The downloaded files no longer give the committed calibration (:data:`AUTHORITIES`)."""
+
+
+def check_calibration(
+    population: pd.DataFrame,
+    rates: pd.DataFrame,
+    committed: AuthorityCalibration | None = None,
+) -> AuthorityCalibration:
+    """Recompute the calibration from the real files and fail if it differs from the committed.
+
+    :func:`calibrate_to_authorities` with the committed years and probabilities; notebook 06
+    and the drift test call this, so ``make figures`` fails when the files and
+    :data:`AUTHORITIES` part.
+
+    Parameters
+    ----------
+    population, rates : pandas.DataFrame
+        As for :func:`calibrate_to_authorities`.
+    committed : AuthorityCalibration, optional
+        Defaults to :data:`AUTHORITIES`.
+
+    Returns
+    -------
+    AuthorityCalibration
+        The recomputed calibration (equal to ``committed``).
+
+    Raises
+    ------
+    CalibrationDriftError
+        Naming each field that differs, with both values, and what to do.
+    """
+    want = AUTHORITIES if committed is None else committed
+    got = calibrate_to_authorities(
+        population,
+        rates,
+        population_year=want.population_year,
+        rate_year=want.rate_year,
+        probabilities=want.size_probabilities,
+    )
+    changed = [
+        f"{f.name}: committed {getattr(want, f.name)!r}, the files give {getattr(got, f.name)!r}"
+        for f in dataclasses.fields(AuthorityCalibration)
+        if getattr(want, f.name) != getattr(got, f.name)
+    ]
+    if changed:
+        raise CalibrationDriftError(
+            "the real files no longer give the committed calibration of the synthetic areas:\n  "
+            + "\n  ".join(changed)
+            + "\nupdate analysis.synthetic.AUTHORITIES and run make synthetic"
+        )
+    return got
 
 
 def calibrate_to_authorities(

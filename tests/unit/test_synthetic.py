@@ -462,3 +462,15 @@ def test_a_million_records_quickly() -> None:
     elapsed = time.perf_counter() - start
     assert len(data.records) > 800_000
     assert elapsed < 10  # about 1 s on two cores; the 10M target is checked by `make bench`
+
+
+def test_a_drifted_calibration_fails_naming_what_changed() -> None:
+    pop = _population([float(v) for v in range(1, 12)])
+    rates = pd.DataFrame({"year": 2018, "events": [10.0, 30.0], "children": [2e4, 2e4]})
+    rates.attrs["sources"] = ["S-FAC", "S-POP"]
+    got = synthetic.calibrate_to_authorities(pop, rates)
+    assert synthetic.check_calibration(pop, rates, got) == got
+    committed = dataclasses.replace(got, national_rate=got.national_rate + 0.001)
+    with pytest.raises(synthetic.CalibrationDriftError, match="national_rate: committed") as err:
+        synthetic.check_calibration(pop, rates, committed)
+    assert "size_quantiles" not in str(err.value)  # only what changed is named
