@@ -1669,11 +1669,16 @@ def provider_list_date(year: int) -> str:
     >>> provider_list_date(2014), provider_list_date(2023)
     ('30 September 2014', '31 March 2023')
     """
-    try:
-        day = PROVIDER_LIST_DATES[year]
-    except KeyError:
-        raise ValueError(f"provider lists are mirrored for 2014 and 2023, not {year}") from None
+    day = _provider_list_day(year)
     return f"{day.day} {day:%B %Y}"
+
+
+def _provider_list_day(year: int) -> datetime.date:
+    try:
+        return PROVIDER_LIST_DATES[year]
+    except KeyError:
+        mirrored = " and ".join(str(y) for y in PROVIDER_LIST_DATES)
+        raise ValueError(f"provider lists are mirrored for {mirrored}, not {year}") from None
 
 
 @_documented
@@ -1692,9 +1697,7 @@ def load_providers(year: int, path=None, *, register=None, harmonise=True) -> pd
     {'Fake Borough A': 2.0, 'Fake Borough B': 0.0, 'Fakeport, City of': 0.0, 'Fakeham': 0.0,
      'Fakeshire': 1.0}
     """
-    day = PROVIDER_LIST_DATES.get(year)
-    if day is None:
-        raise ValueError(f"provider lists are mirrored for 2014 and 2023, not {year}")
+    day = _provider_list_day(year)
     name = f"providers_{year}"
     path = _path(name, path)
     raw = _parsed(_parse_providers, str(path.resolve()), sources.sha256(path), (name,))

@@ -29,7 +29,7 @@ which writes, side by side:
   or ranges are drawn as ranges (:func:`draw_range`), never as bars.
 
 **The figure check.** :func:`save_figure` lays out the header and footer, runs constrained layout
-until the axes stop moving, freezes that layout (so every file shows the one checked layout and
+once the texts are final (as ``savefig`` does), freezes that layout (so every file shows the one checked layout and
 no ``savefig`` lays the figure out again), places the point labels, renders the PNG into memory
 and runs the checks of :func:`check_figure` on every text that render drew, before writing
 anything: every text inside the canvas, no two texts overlapping, no label on the data and no
@@ -1473,8 +1473,8 @@ def save_figure(
     footer = [*assumptions, source_text] if footnote else []
     out = Path(out_dir) if out_dir is not None else paths.output_dir()
     written: list[Path] = []
+    # (the PNG is encoded by _render_png, with no text chunks)
     metadata_by_format = {
-        "png": {"Software": None},
         "svg": {"Date": None},
         "pdf": {"CreationDate": None, "ModDate": None, "Producer": None},
     }
