@@ -41,7 +41,14 @@ import numpy as np
 import pandas as pd
 from scipy import stats as _sps
 
-__all__ = ["METHODS", "RateTrend", "fit_rate_trend", "trend_table"]
+__all__ = [
+    "METHODS",
+    "ModelFitError",
+    "RateTrend",
+    "check_converged",
+    "fit_rate_trend",
+    "trend_table",
+]
 
 Method = Literal["poisson", "quasipoisson", "negbin"]
 METHODS: tuple[str, ...] = ("poisson", "quasipoisson", "negbin")
@@ -57,6 +64,62 @@ _METHOD_TEXT = {
         "likelihood; Wald interval (normal, large-sample)"
     ),
 }
+
+
+#: Below this NB2 dispersion a fit that did not converge has run to the Poisson boundary.
+_POISSON_BOUNDARY = 1e-3
+
+
+class ModelFitError(RuntimeError):
+    """A model's maximum-likelihood fit stopped before it converged; its estimates are not used."""
+
+
+def check_converged(result, what: str) -> None:
+    """Refuse the estimates of a statsmodels maximum-likelihood fit that did not converge.
+
+    statsmodels only warns (``ConvergenceWarning``) when its optimiser stops at ``maxiter``
+    or fails, and returns the last iterate as if it were the estimate. A result that goes on
+    into an interval, a chart or a claim's verdict must have converged.
+
+    Parameters
+    ----------
+    result : statsmodels results
+        A fitted model with ``mle_retvals`` (discrete and count models); results without
+        them (GLMs fitted by IRLS) pass.
+    what : str
+        The model, in words, for the message (e.g. ``"the ecological NB2 model"``).
+
+    Raises
+    ------
+    ModelFitError
+        If ``result.mle_retvals["converged"]`` is false. A negative binomial fit whose
+        dispersion ``alpha`` ran towards 0 is named as such: those counts show no
+        over-dispersion, the likelihood's maximum is the Poisson model (α = 0, on the edge of
+        the parameter space), and a Poisson model with robust errors is the one to fit.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from statsmodels.discrete.discrete_model import Poisson
+    >>> fit = Poisson(np.array([3.0, 5, 4, 6]), np.ones((4, 1))).fit(disp=0)
+    >>> check_converged(fit, "a Poisson mean")  # converged: nothing happens
+    """
+    retvals = getattr(result, "mle_retvals", None) or {}
+    if retvals.get("converged", True):
+        return
+    message = f"{what} did not converge"
+    if "iterations" in retvals:
+        message += f" ({retvals['iterations']} iterations)"
+    params = getattr(result, "params", None)
+    names = list(getattr(params, "index", []))
+    alpha = float(params["alpha"]) if "alpha" in names else None
+    if alpha is not None and alpha < _POISSON_BOUNDARY:
+        message += (
+            f": its dispersion alpha ran to {alpha:.2g}, so the counts show no over-dispersion "
+            "and the negative binomial maximum is the Poisson model; fit a Poisson model with "
+            "robust errors instead"
+        )
+    raise ModelFitError(message)
 
 
 @dataclass(frozen=True)
@@ -257,6 +320,7 @@ def fit_rate_trend(
             warnings.simplefilter("ignore")
             nb = model.fit(start_params=start, method="bfgs", maxiter=2000, disp=0)
             nb = model.fit(start_params=nb.params, method="newton", maxiter=200, disp=0)
+        check_converged(nb, "the negative binomial trend")
         params, se = nb.params[:2], nb.bse[:2]
         dispersion = float(nb.params[2])
     intercept, slope = float(params[0]), float(params[1])

@@ -18,7 +18,7 @@ import pytest
 from scipy import integrate
 from scipy import stats as sps
 
-from analysis import areas, local, verdicts
+from analysis import areas, local, trends, verdicts
 from analysis.themes import local_authorities as la
 
 FAKES = Path(__file__).resolve().parents[1] / "fixtures" / "external_fakes"
@@ -253,6 +253,8 @@ def test_regions_with_the_same_make_up_do_not_differ() -> None:
     assert not t.rejects()
 
 
+# the exact fit is what statsmodels warns of; the test is that the function then refuses
+@pytest.mark.filterwarnings("ignore::statsmodels.tools.sm_exceptions.PerfectSeparationWarning")
 def test_an_exact_fit_within_regions_is_refused_not_divided_by() -> None:
     # every authority's rate is exactly its region's: no spread to scale the regions' by
     x = np.array([10, 10, 10, 20, 20, 20, 30, 30, 30], dtype=float)
@@ -415,12 +417,38 @@ def test_c26_verdict_follows_the_association(monkeypatch) -> None:
     )
     for slope, verdict in ((0.15, "corroborated_with_caveat"), (-0.15, "contradicted")):
         mu = frame["children"] / 10_000 * 8 * np.exp(slope * frame["homes_per_10k"])
-        frame["events"] = rng.poisson(mu).astype(float)
+        # over-dispersed (NB2, alpha 0.1) as the real episodes are: Poisson counts would put
+        # the NB2 maximum on its alpha = 0 boundary, which the model refuses
+        frame["events"] = rng.negative_binomial(10, 1 / (1 + 0.1 * mu)).astype(float)
         frame.attrs["sources"] = ["SRC-FAKE"]
         monkeypatch.setattr(la, "load", lambda name: None)  # nothing real is read
         fixed = frame.copy()
         monkeypatch.setattr(la, "ecological_frame", lambda *a, fr=fixed, **k: fr)
         assert verdicts.assess("C26").verdict == verdict
+
+
+def test_ecological_model_refuses_counts_without_over_dispersion() -> None:
+    # Poisson counts: the NB2 likelihood rises towards alpha = 0, the edge of its parameter
+    # space, and the optimiser stops short; the estimates must not go on into a verdict.
+    from statsmodels.tools.sm_exceptions import ConvergenceWarning
+
+    rng = np.random.default_rng(11)
+    n = 120
+    frame = pd.DataFrame(
+        {
+            "homes_per_10k": rng.uniform(0, 8, n),
+            "lac_per_10k": rng.uniform(40, 120, n),
+            "incidents_per_10k": rng.uniform(10, 80, n),
+            "children": rng.uniform(20_000, 200_000, n),
+        }
+    )
+    mu = frame["children"] / 10_000 * 8 * np.exp(0.15 * frame["homes_per_10k"])
+    frame["events"] = rng.poisson(mu).astype(float)
+    with (
+        pytest.warns(ConvergenceWarning),
+        pytest.raises(trends.ModelFitError, match="did not converge.*no over-dispersion.*Poisson"),
+    ):
+        la.fit_ecological_model(frame)
 
 
 def test_ecological_irr_recovers_a_planted_effect() -> None:

@@ -274,3 +274,20 @@ def test_notebook_08_criminal_exploitation_interval_uses_t_on_two_df():
     assert row["critical_value"] == pytest.approx(0.95 * math.sqrt(2 / (1 - 0.95**2)), rel=1e-6)
     assert row["dispersion_used"] >= 1
     assert row["ci_low"] < row["rate_ratio_per_year"] < row["ci_high"]
+
+
+def test_a_converged_fit_passes_and_a_stopped_one_is_refused():
+    from statsmodels.discrete.discrete_model import NegativeBinomial
+
+    rng = np.random.default_rng(6)
+    exposure = rng.uniform(1_000, 5_000, 300)
+    mu = exposure / 100
+    y = rng.negative_binomial(1 / 0.3, 1 / (1 + 0.3 * mu)).astype(float)  # alpha = 0.3
+    model = NegativeBinomial(y, np.ones((300, 1)), offset=np.log(exposure))
+    fit = model.fit(disp=0, maxiter=200)
+    trends.check_converged(fit, "the over-dispersed model")  # converged: no error
+    assert 0.2 < fit.params[-1] < 0.4
+    with pytest.warns(Warning):
+        stopped = model.fit(disp=0, maxiter=1)
+    with pytest.raises(trends.ModelFitError, match="over-dispersed model did not converge"):
+        trends.check_converged(stopped, "the over-dispersed model")

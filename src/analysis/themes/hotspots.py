@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis import disclosure, paths, plotting, returns, stats, synthetic
+from analysis import disclosure, paths, plotting, returns, stats, synthetic, trends
 
 __all__ = [
     "HOTSPOT_LEVEL",
@@ -237,7 +237,8 @@ def fit_negative_binomial(area_periods: pd.DataFrame, formula: str = _FORMULA) -
     Returns
     -------
     statsmodels results
-        Raises ``RuntimeError`` if the optimiser did not converge to finite estimates.
+        Raises :class:`analysis.trends.ModelFitError` (a ``RuntimeError``) if the optimiser did
+        not converge to finite estimates.
     """
     import statsmodels.formula.api as smf
     from statsmodels.discrete.discrete_model import Poisson
@@ -250,9 +251,11 @@ def fit_negative_binomial(area_periods: pd.DataFrame, formula: str = _FORMULA) -
         result = model.fit(
             start_params=np.append(poisson.params, 0.1), method="newton", maxiter=200, disp=0
         )
-    finite = bool(np.isfinite(np.asarray(result.params, dtype=float)).all())
-    if not (finite and result.mle_retvals.get("converged", False)):
-        raise RuntimeError("negative binomial fit did not converge")
+    trends.check_converged(result, f"the negative binomial model of the returns ({formula})")
+    if not np.isfinite(np.asarray(result.params, dtype=float)).all():
+        raise trends.ModelFitError(
+            f"the negative binomial model ({formula}) has infinite estimates"
+        )
     return result
 
 

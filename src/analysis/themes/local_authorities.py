@@ -641,6 +641,11 @@ def shrunk_rate_ratios(panel: pd.DataFrame, *, confidence: float = 0.95) -> pd.D
         ``E / (E + 1/α)``). ``attrs``: ``alpha``, ``national`` (the fitted trend, per 10,000),
         ``method``.
 
+    Raises
+    ------
+    analysis.trends.ModelFitError
+        If the NB2 trend did not converge (:func:`analysis.trends.check_converged`).
+
     References
     ----------
     .. [1] Clayton, D. and Kaldor, J. (1987). Empirical Bayes estimates of age-standardized
@@ -658,6 +663,7 @@ def shrunk_rate_ratios(panel: pd.DataFrame, *, confidence: float = 0.95) -> pd.D
     offset = np.log(rows["children"].to_numpy(dtype=float))
     model = NegativeBinomial(rows["events"].to_numpy(dtype=float), design.to_numpy(), offset=offset)
     fit = model.fit(disp=0, maxiter=200)
+    trends.check_converged(fit, "the NB2 national trend of the shrunk rate ratios")
     alpha = float(fit.params[-1])
     trend = dict(zip(years, np.exp(fit.params[:-1]), strict=True))
     expected = rows["children"].to_numpy(dtype=float) * rows["year"].map(trend).to_numpy()
@@ -1340,6 +1346,12 @@ def fit_ecological_model(
     and sandwich (``HC1``) standard errors, so the intervals do not rest on the NB variance
     being right.
 
+    Raises
+    ------
+    analysis.trends.ModelFitError
+        If the fit did not converge (:func:`analysis.trends.check_converged`), e.g. on counts
+        with no over-dispersion, whose NB2 maximum is the Poisson model.
+
     References
     ----------
     .. [1] Cameron, A. C. and Trivedi, P. K. (2013). *Regression Analysis of Count Data*,
@@ -1349,7 +1361,9 @@ def fit_ecological_model(
 
     formula = "events ~ " + " + ".join(ECOLOGICAL_TERMS if terms is None else terms)
     model = smf.negativebinomial(formula, frame, offset=np.log(frame["children"].to_numpy(float)))
-    return model.fit(disp=0, maxiter=300, cov_type=cov_type)
+    result = model.fit(disp=0, maxiter=300, cov_type=cov_type)
+    trends.check_converged(result, f"the ecological NB2 model ({formula})")
+    return result
 
 
 def ecological_irrs(result: Any, confidence: float = 0.95) -> pd.DataFrame:
