@@ -449,7 +449,20 @@ def _fetch(
         ) from None
     finally:
         logger.setLevel(level)
+    _as_umask_allows(target)
     return verify_file(target, row), how
+
+
+def _as_umask_allows(path: Path) -> None:
+    """Give a cached file the mode a plain new file gets (``0o666`` less the umask).
+
+    pooch writes into a temporary file (mode ``0o600``) and moves it into place, so without
+    this a cache shared by a team, or read by a container under another user, is unreadable
+    to all but the user who fetched it.
+    """
+    mask = os.umask(0o022)  # reading the umask means setting it; it is put back at once
+    os.umask(mask)
+    path.chmod(0o666 & ~mask)
 
 
 def fetch(

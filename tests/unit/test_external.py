@@ -12,6 +12,7 @@ import hashlib
 import http.server
 import os
 import socket
+import stat
 import threading
 from collections.abc import Iterator
 from functools import partial
@@ -187,6 +188,21 @@ def test_fetch_copies_from_the_mirror_into_the_mirrored_layout(fake: dict[str, P
     # the mirror is only read; once cached, the file no longer needs it
     (fake["mirror"] / FAKE_REPO / FAKE_COMMIT / FAKE_FILES["fake_notes"][0]).unlink()
     assert external.fetch("fake_notes", progress=False) == path
+
+
+@pytest.mark.parametrize("umask", [0o022, 0o077])
+def test_a_fetched_file_has_the_mode_the_umask_gives_new_files(
+    fake: dict[str, Path], umask: int
+) -> None:
+    old = os.umask(umask)
+    try:
+        path = external.fetch("fake_notes", progress=False)
+        plain = fake["root"] / "plain.txt"
+        plain.write_text("made by open()")  # the reference: what the OS gives a new file
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(path.stat().st_mode) == stat.S_IMODE(plain.stat().st_mode)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~umask
 
 
 def test_a_file_is_hashed_once_per_process(
