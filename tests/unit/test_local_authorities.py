@@ -403,18 +403,21 @@ def test_c19_verdict_follows_the_regional_dispersion(monkeypatch) -> None:
     assert "2012" in result.finding  # the gap between the evidence and the data is stated
 
 
-def test_c26_verdict_follows_the_association(monkeypatch) -> None:
-    rng = np.random.default_rng(11)
-    n = 120
-    homes = rng.uniform(0, 8, n)
-    frame = pd.DataFrame(
+def _ecological_covariates(rng: np.random.Generator, n: int) -> pd.DataFrame:
+    """Fake authorities' covariates for the ecological model (no events yet)."""
+    return pd.DataFrame(
         {
-            "homes_per_10k": homes,
+            "homes_per_10k": rng.uniform(0, 8, n),
             "lac_per_10k": rng.uniform(40, 120, n),
             "incidents_per_10k": rng.uniform(10, 80, n),
             "children": rng.uniform(20_000, 200_000, n),
         }
     )
+
+
+def test_c26_verdict_follows_the_association(monkeypatch) -> None:
+    rng = np.random.default_rng(11)
+    frame = _ecological_covariates(rng, 120)
     for slope, verdict in ((0.15, "corroborated_with_caveat"), (-0.15, "contradicted")):
         mu = frame["children"] / 10_000 * 8 * np.exp(slope * frame["homes_per_10k"])
         # over-dispersed (NB2, alpha 0.1) as the real episodes are: Poisson counts would put
@@ -433,15 +436,7 @@ def test_ecological_model_refuses_counts_without_over_dispersion() -> None:
     from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
     rng = np.random.default_rng(11)
-    n = 120
-    frame = pd.DataFrame(
-        {
-            "homes_per_10k": rng.uniform(0, 8, n),
-            "lac_per_10k": rng.uniform(40, 120, n),
-            "incidents_per_10k": rng.uniform(10, 80, n),
-            "children": rng.uniform(20_000, 200_000, n),
-        }
-    )
+    frame = _ecological_covariates(rng, 120)
     mu = frame["children"] / 10_000 * 8 * np.exp(0.15 * frame["homes_per_10k"])
     frame["events"] = rng.poisson(mu).astype(float)
     with (
@@ -453,15 +448,7 @@ def test_ecological_model_refuses_counts_without_over_dispersion() -> None:
 
 def test_ecological_irr_recovers_a_planted_effect() -> None:
     rng = np.random.default_rng(3)
-    n = 400
-    frame = pd.DataFrame(
-        {
-            "homes_per_10k": rng.uniform(0, 8, n),
-            "lac_per_10k": rng.uniform(40, 120, n),
-            "incidents_per_10k": rng.uniform(10, 80, n),
-            "children": rng.uniform(20_000, 200_000, n),
-        }
-    )
+    frame = _ecological_covariates(rng, 400)
     mu = frame["children"] / 10_000 * 5 * np.exp(0.1 * frame["homes_per_10k"])
     frame["events"] = rng.negative_binomial(1 / 0.1, 1 / (1 + 0.1 * mu)).astype(float)
     irrs = la.ecological_irrs(la.fit_ecological_model(frame)).set_index("term")
