@@ -233,9 +233,8 @@ _RC: dict[str, Any] = {
     "svg.hashsalt": "ceop-lcg09",
     "svg.fonttype": "none",  # text stays text: smaller, faster, editable in a paper
     "path.simplify": True,
-    # Glyphs are drawn as their outlines, not snapped to the pixel grid: at 200 dpi hinting
-    # buys no sharpness, it moves letters off the positions the SVG gives them, and it is
-    # the dearest part of drawing text (about a third of it).
+    # Glyphs are drawn from their outlines, not snapped to the pixel grid: at 200 dpi
+    # hinting buys no visible sharpness, and it was about a third of the time spent on text.
     "text.hinting": "no_hinting",
 }
 
