@@ -56,7 +56,7 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from analysis import paths, sources
+from analysis import paths, sources, tables
 
 __all__ = [
     "CACHE_ENV",
@@ -449,20 +449,10 @@ def _fetch(
         ) from None
     finally:
         logger.setLevel(level)
-    _as_umask_allows(target)
+    # pooch moves its temporary file (mode 0o600) into place: give the file a new file's mode,
+    # so a cache shared by a team, or read by a container as another user, can be read
+    target.chmod(tables.new_file_mode())
     return verify_file(target, row), how
-
-
-def _as_umask_allows(path: Path) -> None:
-    """Give a cached file the mode a plain new file gets (``0o666`` less the umask).
-
-    pooch writes into a temporary file (mode ``0o600``) and moves it into place, so without
-    this a cache shared by a team, or read by a container under another user, is unreadable
-    to all but the user who fetched it.
-    """
-    mask = os.umask(0o022)  # reading the umask means setting it; it is put back at once
-    os.umask(mask)
-    path.chmod(0o666 & ~mask)
 
 
 def fetch(

@@ -48,6 +48,7 @@ __all__ = [
     "decode_text",
     "display_path",
     "ids_in",
+    "new_file_mode",
     "read_ragged",
     "read_rows",
     "sourced_frame",
@@ -517,6 +518,15 @@ def _umask() -> int:
         return mask
 
 
+def new_file_mode() -> int:
+    """The permissions a new file gets here: ``0o666`` less the process's umask.
+
+    For files made by ``mkstemp`` or moved into place from a temporary file (mode ``0o600``),
+    which would otherwise be readable by their owner alone.
+    """
+    return 0o666 & ~_umask()
+
+
 class Interrupted(KeyboardInterrupt):
     """SIGTERM or SIGINT arrived while :func:`atomic_write_all` was writing.
 
@@ -579,7 +589,7 @@ def _prepare(target: Path, write: Callable[[Path], None]) -> Path:
         write(tmp)
         with tmp.open("rb+") as handle:
             os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())
+        os.chmod(tmp, new_file_mode())
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
