@@ -110,9 +110,10 @@ def check_converged(result, what: str) -> None:
     message = f"{what} did not converge"
     if "iterations" in retvals:
         message += f" ({retvals['iterations']} iterations)"
-    params = getattr(result, "params", None)
-    names = list(getattr(params, "index", []))
-    alpha = float(params["alpha"]) if "alpha" in names else None
+    # NB models name their dispersion "alpha" among the model's parameter names, whether the
+    # model was given a frame (params a Series) or arrays (params an ndarray)
+    names = list(getattr(getattr(result, "model", None), "exog_names", None) or [])
+    alpha = float(np.asarray(result.params)[names.index("alpha")]) if "alpha" in names else None
     if alpha is not None and alpha < _POISSON_BOUNDARY:
         message += (
             f": its dispersion alpha ran to {alpha:.2g}, so the counts show no over-dispersion "

@@ -291,3 +291,21 @@ def test_a_converged_fit_passes_and_a_stopped_one_is_refused():
         stopped = model.fit(disp=0, maxiter=1)
     with pytest.raises(trends.ModelFitError, match="over-dispersed model did not converge"):
         trends.check_converged(stopped, "the over-dispersed model")
+
+
+@pytest.mark.parametrize("as_series", [True, False])
+def test_a_stopped_fit_at_alpha_near_zero_names_the_poisson_boundary(as_series):
+    # a model given arrays has ndarray params; its names are the model's exog_names
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    names = ["const", "x", "alpha"]
+    values = np.array([0.5, 0.1, 2e-6])
+    result = SimpleNamespace(
+        mle_retvals={"converged": False},
+        model=SimpleNamespace(exog_names=names),
+        params=pd.Series(values, index=names) if as_series else values,
+    )
+    with pytest.raises(trends.ModelFitError, match="alpha ran to 2e-06.*Poisson"):
+        trends.check_converged(result, "the fake model")
