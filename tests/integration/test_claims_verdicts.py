@@ -250,3 +250,16 @@ def test_every_output_exists_after_make_figures(figures_built: Path) -> None:
     register = claims.load_register()
     missing = sorted({p for p in register["output"] if not (ROOT / p).exists()})
     assert not missing, f"claims point at outputs `make figures` did not write: {missing}"
+
+
+def test_the_readme_summary_reads_the_same_from_the_built_audit(figures_built: Path) -> None:
+    # `make figures` summarises the audit notebook 00 wrote instead of running the rules again:
+    # the written table must carry everything the summary shows, unchanged by the CSV round trip.
+    from analysis.pipeline import report
+
+    built = report.built_audit(figures_built)
+    assert built is not None
+    assert report.readme_summary(built) == report.readme_summary(verdicts.audit())
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    block = readme.split(report.README_START)[1].split(report.README_END)[0]
+    assert block == "\n" + report.readme_summary(built), "the README's summary is out of date"

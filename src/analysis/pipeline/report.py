@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from analysis import claims, paths, verdicts
+from analysis import claims, paths
 
 __all__ = [
     "README_END",
@@ -177,8 +177,21 @@ def _notebook_pages(site: Path, build: Path, notebooks: Path) -> dict[str, str]:
     return pages
 
 
-def _audit(figures: Path):
-    """The claims audit written by ``make figures``, or None if it has not been built."""
+def built_audit(figures: Path | None = None) -> pd.DataFrame | None:
+    """The claims audit as notebook 00 wrote it, or None if it has not been built.
+
+    Parameters
+    ----------
+    figures : Path, optional
+        The output folder (default :func:`analysis.paths.output_dir`); the audit is
+        ``tables/claims_audit.csv`` inside it.
+
+    Returns
+    -------
+    pandas.DataFrame or None
+        Every column as text, as written (empty cells stay empty strings).
+    """
+    figures = Path(figures) if figures is not None else paths.output_dir()
     csv_path = figures / "tables" / "claims_audit.csv"
     if not csv_path.exists():
         return None
@@ -402,7 +415,7 @@ def build_site(site: Path | None = None, *, log=print) -> Path:
     intro = readme.split("\n\n", 2)[1] if readme.count("\n\n") > 1 else ""
     intro = re.sub(r"\*\*(.+?)\*\*", r"<strong>\1</strong>", html.escape(intro), flags=re.S)
     numbered = figures_in_reading_order(figures, root / "build", root / "notebooks")
-    frame = _audit(figures)
+    frame = built_audit(figures)
     notebook_list = "".join(f'<li><a href="{url}">{stem}</a></li>' for stem, url in pages.items())
     answer = (
         f'<h2 id="verdicts">What the data say</h2>{_verdict_counts(frame)}'
@@ -494,12 +507,21 @@ README_END = "<!-- claims-summary:end -->"
 def readme_summary(table: pd.DataFrame | None = None) -> str:
     """Return the Markdown summary the README shows between its claims-summary markers.
 
+    Parameters
+    ----------
+    table : pandas.DataFrame, optional
+        The claims audit (:func:`analysis.verdicts.audit`, or the table notebook 00 wrote, as
+        :func:`built_audit` reads it). Computed afresh when not given.
+
     Examples
     --------
     >>> "| verdict | claims |" in readme_summary()
     True
     """
-    table = verdicts.audit() if table is None else table
+    if table is None:
+        from analysis import verdicts  # the rules import the statistics stack; only when needed
+
+        table = verdicts.audit()
     counts = table["verdict"].value_counts()
     computed = int((table["verdict_method"] == "computed").sum())
     lines = [
@@ -539,10 +561,11 @@ def readme_summary(table: pd.DataFrame | None = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def update_readme(path: Path | None = None) -> bool:
+def update_readme(path: Path | None = None, table: pd.DataFrame | None = None) -> bool:
     """Rewrite the claims summary between the README's markers; return whether it changed.
 
-    Does nothing (and returns False) if the file or either marker is missing.
+    Does nothing (and returns False) if the file or either marker is missing. ``table`` is the
+    claims audit to summarise (see :func:`readme_summary`).
     """
     path = Path(path) if path is not None else paths.PROJECT_ROOT / "README.md"
     if not path.exists():
@@ -551,7 +574,7 @@ def update_readme(path: Path | None = None) -> bool:
     start, end = text.find(README_START), text.find(README_END)
     if start < 0 or end < 0 or end < start:
         return False
-    new = text[: start + len(README_START)] + "\n" + readme_summary() + text[end:]
+    new = text[: start + len(README_START)] + "\n" + readme_summary(table) + text[end:]
     if new == text:
         return False
     path.write_text(new, encoding="utf-8")
