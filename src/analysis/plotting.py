@@ -1542,6 +1542,40 @@ def save_figure(
     return written
 
 
+class _RawSink:
+    """A write-only "file" that keeps what ``savefig(format="raw")`` writes, without copying.
+
+    Agg writes its canvas as one block (the renderer's RGBA buffer); keeping a view of it
+    instead of copying it into a ``BytesIO`` saves two passes over some five megabytes a chart.
+    """
+
+    def __init__(self) -> None:
+        self.blocks: list[memoryview] = []
+
+    def write(self, data: Any) -> int:
+        view = memoryview(data)
+        self.blocks.append(view)
+        return view.nbytes
+
+    def seek(self, *args: Any) -> int:  # matplotlib takes an object with ``seek`` for a file
+        return 0
+
+    def pixels(self, width: int) -> np.ndarray:
+        """The canvas as a (rows, columns, 4) array of RGBA bytes, ``width`` columns wide.
+
+        Agg's buffer carries its own shape; raw bytes of another writer are read as ``width``
+        columns. A canvas of another width than the figure's is refused, never read skewed.
+        """
+        if len(self.blocks) == 1 and self.blocks[0].ndim == 3:
+            pixels = np.asarray(self.blocks[0])
+        else:
+            flat = b"".join(block.cast("B") for block in self.blocks)
+            pixels = np.frombuffer(flat, dtype=np.uint8).reshape(-1, width, 4)
+        if pixels.shape[1:] != (width, 4):
+            raise ValueError(f"the canvas is {pixels.shape[1]} pixels wide, the figure {width}")
+        return pixels
+
+
 def _render_png(fig: Figure, dpi: float) -> bytes:
     """Draw the figure at ``dpi`` with Agg and encode it as PNG, in RGB when it is opaque.
 
@@ -1550,12 +1584,12 @@ def _render_png(fig: Figure, dpi: float) -> bytes:
     PNG carries the dpi (its pHYs chunk) and, as ``metadata={"Software": None}`` asks of
     ``savefig``, no text chunks, so the bytes depend on the pixels alone.
     """
-    raw = io.BytesIO()
-    fig.savefig(raw, format="raw", dpi=dpi, bbox_inches=None)
+    sink = _RawSink()
+    fig.savefig(sink, format="raw", dpi=dpi, bbox_inches=None)
     width = int(fig.bbox.width)  # the figure is at ``dpi`` here, as Agg sized its canvas
-    pixels = np.frombuffer(raw.getbuffer(), dtype=np.uint8).reshape(-1, width, 4)
-    opaque = bool((pixels[..., 3] == 255).all())
-    image = Image.fromarray(pixels[..., :3] if opaque else pixels, "RGB" if opaque else "RGBA")
+    image = Image.fromarray(sink.pixels(width))  # RGBA, sharing the canvas's memory
+    if image.getchannel("A").getextrema() == (255, 255):
+        image = image.convert("RGB")  # opaque: drop alpha in one pass (no strided copy)
     out = io.BytesIO()
     image.save(out, format="png", dpi=(dpi, dpi), compress_level=_PNG_COMPRESS_LEVEL)
     return out.getvalue()

@@ -8,6 +8,7 @@ unlabelled log axis, a bar not based at zero) and checks that saving it raises
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from pathlib import Path
@@ -285,6 +286,26 @@ def test_png_and_svg_show_the_same_layout(tmp_path):
     xy = np.array(re.findall(r"(-?[\d.]+) (-?[\d.]+)", path.group(1)), dtype=float) / 72
     svg_box = np.array([xy[:, 0].min(), xy[:, 1].min(), xy[:, 0].max(), xy[:, 1].max()])
     assert np.allclose(png_box, svg_box, atol=1.5 / dpi), (png_box, svg_box)
+
+
+@pytest.mark.parametrize("transparent", [False, True])
+def test_the_png_has_the_pixels_matplotlib_writes(tmp_path, transparent):
+    # The reference is matplotlib's own PNG writer at the same dpi: same pixels, and RGB only
+    # when every pixel is opaque (a transparent background keeps its alpha channel).
+    fig, ax = plotting.figure("full", 3.0)
+    ax.plot([0, 1, 2], [2, 0, 1], color="#d62728")
+    ax.text(1, 1, "a label", fontsize=9)
+    if transparent:
+        fig.patch.set_alpha(0.0)
+    dpi = 150.0
+    fig.savefig(tmp_path / "ref.png", format="png", dpi=dpi)
+    reference = Image.open(tmp_path / "ref.png").convert("RGBA")
+    with plotting._at_dpi(fig, dpi):  # as save_figure calls it: the figure is at the PNG's dpi
+        ours = Image.open(io.BytesIO(plotting._render_png(fig, dpi)))
+    assert ours.mode == ("RGBA" if transparent else "RGB")
+    assert ours.size == reference.size
+    assert ours.info["dpi"] == pytest.approx((dpi, dpi), abs=0.05)  # pHYs: pixels a metre
+    assert np.array_equal(np.asarray(ours.convert("RGBA")), np.asarray(reference))
 
 
 def naive_wrap(renderer, text, width_px, size, weight="normal"):
