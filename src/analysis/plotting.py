@@ -1561,19 +1561,15 @@ class _RawSink:
         return 0
 
     def pixels(self, width: int) -> np.ndarray:
-        """The canvas as a (rows, columns, 4) array of RGBA bytes, ``width`` columns wide.
+        """The canvas as a (rows, ``width``, 4) array of RGBA bytes, sharing its memory.
 
-        Agg's buffer carries its own shape; raw bytes of another writer are read as ``width``
-        columns. A canvas of another width than the figure's is refused, never read skewed.
+        Agg's buffer carries its shape; any other write (several blocks, flat bytes, another
+        width than the figure's) is refused rather than read skewed.
         """
-        if len(self.blocks) == 1 and self.blocks[0].ndim == 3:
-            pixels = np.asarray(self.blocks[0])
-        else:
-            flat = b"".join(block.cast("B") for block in self.blocks)
-            pixels = np.frombuffer(flat, dtype=np.uint8).reshape(-1, width, 4)
-        if pixels.shape[1:] != (width, 4):
-            raise ValueError(f"the canvas is {pixels.shape[1]} pixels wide, the figure {width}")
-        return pixels
+        if len(self.blocks) != 1 or self.blocks[0].shape[1:] != (width, 4):
+            shapes = [block.shape for block in self.blocks]
+            raise ValueError(f"expected one canvas {width} pixels wide from Agg, got {shapes}")
+        return np.asarray(self.blocks[0])
 
 
 def _render_png(fig: Figure, dpi: float) -> bytes:

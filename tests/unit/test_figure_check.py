@@ -308,6 +308,17 @@ def test_the_png_has_the_pixels_matplotlib_writes(tmp_path, transparent):
     assert np.array_equal(np.asarray(ours.convert("RGBA")), np.asarray(reference))
 
 
+def test_a_canvas_of_another_width_is_refused_not_read_skewed():
+    sink = plotting._RawSink()
+    sink.write(np.zeros((3, 5, 4), dtype=np.uint8))
+    assert sink.pixels(5).shape == (3, 5, 4)
+    with pytest.raises(ValueError, match="4 pixels wide"):
+        sink.pixels(4)
+    sink.write(b"\x00" * 4)  # a second block
+    with pytest.raises(ValueError):
+        sink.pixels(5)
+
+
 def naive_wrap(renderer, text, width_px, size, weight="normal"):
     """The greedy wrap one word at a time, each trial line measured (the reference)."""
     lines = []

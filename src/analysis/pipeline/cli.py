@@ -85,7 +85,7 @@ def _update_readme() -> int:
     # This runs only after every notebook ran or was up to date, so the audit notebook 00 wrote is
     # the current one: the summary is made from it rather than by running every rule again (which
     # would import the statistics stack and load the public tables once more, after the build).
-    table = report.built_audit()
+    table = report.built_audit(root / "figures")  # where the runner publishes
     if table is None:  # no audit built (a project without notebook 00): run the rules here
         from analysis import verdicts
 
