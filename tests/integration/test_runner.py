@@ -11,7 +11,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from analysis.pipeline.runner import GC_THRESHOLDS, discover, run_notebooks
+from analysis.pipeline.runner import (
+    GC_THRESHOLDS,
+    discover,
+    kernel_group,
+    run_notebooks,
+    schedule,
+)
 
 pytestmark = pytest.mark.slow
 
@@ -254,3 +260,66 @@ def test_notebooks_are_chosen_by_number_and_unknown_ones_list_the_choices(tmp_pa
         discover(folder, ["7"])
     assert "matches 7" in str(err.value)
     assert "03_looked_after, 13_other, 30_more" in str(err.value)
+
+
+# --- kernel groups -------------------------------------------------------------------------
+
+# Each probe notebook writes its kernel's process id; the pause lets a second worker's kernel
+# start and take the next notebook from the queue before the first worker is free again.
+PID = (
+    "import os, pathlib, time\n"
+    "time.sleep(1.5)\n"
+    "pathlib.Path(os.environ['ANALYSIS_OUTPUT_DIR'], '{name}_pid.txt').write_text(str(os.getpid()))\n"
+)
+
+
+def _grouped_project(root: Path, groups: dict[str, str | None], fail: str = "") -> Path:
+    (root / "notebooks").mkdir(parents=True)
+    for name, group in groups.items():
+        source = "raise RuntimeError('planted')" if name == fail else PID.format(name=name)
+        nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+        if group:
+            nb.metadata["analysis"] = {"kernel_group": group}
+        nbformat.write(nb, root / "notebooks" / f"{name}.ipynb")
+    return root
+
+
+def _pids(root: Path) -> dict[str, int]:
+    return {p.name[:2]: int(p.read_text()) for p in (root / "figures").glob("*_pid.txt")}
+
+
+def test_schedule_keeps_a_kernel_group_together_and_puts_the_longest_job_first(
+    tmp_path: Path,
+) -> None:
+    root = _grouped_project(tmp_path, {"91_a": None, "92_b": "g", "93_c": None, "94_d": "g"})
+    todo = [(nb, "digest") for nb in discover(root / "notebooks")]
+    timings = {"91_a": 5.0, "92_b": 1.0, "93_c": 3.0, "94_d": 4.5}
+    jobs = schedule(todo, timings)
+    # by hand: the group g is one job of 1.0 + 4.5 = 5.5 s, longer than 91_a (5 s) and 93_c (3 s)
+    assert [[nb.stem for nb, _ in job] for job in jobs] == [["92_b", "94_d"], ["91_a"], ["93_c"]]
+    assert kernel_group(root / "notebooks" / "94_d.ipynb") == "g"
+    assert kernel_group(root / "notebooks" / "91_a.ipynb") is None
+
+
+def test_a_kernel_group_runs_in_one_kernel_and_others_spread_over_the_workers(
+    tmp_path: Path,
+) -> None:
+    grouped = _grouped_project(tmp_path / "grouped", {"91_a": "g", "92_b": "g"})
+    results = run_notebooks(root=grouped, jobs=2, log=lambda _: None)
+    assert [r.status for r in results] == ["ran", "ran"], [r.error for r in results]
+    pids = _pids(grouped)
+    assert pids["91"] == pids["92"], "the group's notebooks ran in different kernels"
+
+    apart = _grouped_project(tmp_path / "apart", {"91_a": None, "92_b": None})
+    results = run_notebooks(root=apart, jobs=2, log=lambda _: None)
+    assert [r.status for r in results] == ["ran", "ran"], [r.error for r in results]
+    pids = _pids(apart)
+    assert pids["91"] != pids["92"], "two workers should have run the two notebooks"
+
+
+def test_a_failure_in_a_kernel_group_does_not_stop_the_rest_of_the_group(tmp_path: Path) -> None:
+    root = _grouped_project(tmp_path, {"91_a": "g", "92_b": "g", "93_c": "g"}, fail="92_b")
+    results = run_notebooks(root=root, jobs=2, log=lambda _: None)
+    assert [r.status for r in results] == ["ran", "failed", "ran"], [r.error for r in results]
+    pids = _pids(root)
+    assert pids["91"] != pids["93"], "after a failure the group goes on in a new kernel"

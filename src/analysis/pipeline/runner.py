@@ -15,7 +15,9 @@ notebook's number that it did not write, makes it run again. ``make figures`` th
 reports "up to date" over figures it did not make.
 
 Two notebooks run at a time by default (longest first, from earlier runs' timings): on a
-2-core machine a third kernel gains nothing. The kernels are tuned as batch processes: one
+2-core machine a third kernel gains nothing. Notebooks of one kernel group (their metadata's
+``analysis.kernel_group``, :func:`kernel_group`) run one after another in one kernel, so the
+public tables they share are parsed once (:func:`schedule`). The kernels are tuned as batch processes: one
 BLAS thread each, and a garbage collector that runs less often and skips what every notebook
 shares (:data:`GC_THRESHOLDS`).
 """
@@ -42,8 +44,10 @@ __all__ = [
     "NotebookResult",
     "discover",
     "input_hash",
+    "kernel_group",
     "recorded_outputs",
     "run_notebooks",
+    "schedule",
     "shared_inputs",
     "staleness",
 ]
@@ -298,17 +302,16 @@ def run_notebooks(
             if len(notebooks) == 1
             else f"figures: all {len(notebooks)} notebooks up to date"
         )
-    # Longest first (times from earlier runs), so two workers finish together.
     timings_path = build / TIMINGS
     timings = _read_json(timings_path)
-    todo.sort(key=lambda item: -float(timings.get(item[0].stem, 0.0)))
+    jobs_todo = schedule(todo, timings)
     total = len(todo)
-    queue: SimpleQueue[tuple[Path, str]] = SimpleQueue()
-    for item in todo:
-        queue.put(item)
+    queue: SimpleQueue[list[tuple[Path, str]]] = SimpleQueue()
+    for job in jobs_todo:
+        queue.put(job)
     lock = threading.Lock()
     done = 0
-    n_workers = min(jobs, total)
+    n_workers = min(jobs, len(jobs_todo))
     if total:
         log(
             f"figures: running {_plural(total, 'notebook')} of {len(notebooks)}"
@@ -354,6 +357,63 @@ def run_notebooks(
         timings_path.parent.mkdir(parents=True, exist_ok=True)
         timings_path.write_text(json.dumps({**timings, **ran}, indent=1, sort_keys=True))
     return [results[nb.stem] for nb in notebooks]
+
+
+#: The notebook metadata key (``metadata["analysis"][KERNEL_GROUP]``) that names a kernel group.
+KERNEL_GROUP = "kernel_group"
+
+
+def kernel_group(notebook: Path) -> str | None:
+    """The notebook's kernel group (``metadata.analysis.kernel_group``), or None.
+
+    Notebooks of one group run one after another in the same kernel, so what they share is
+    computed once: the parsed public tables and fitted results the package caches in the
+    process (``functools.lru_cache``). A group changes only where the time goes, never a file
+    (the tests check that fresh and reused kernels write byte-identical files).
+    """
+    meta = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
+    group = meta.get("analysis", {}).get(KERNEL_GROUP)
+    return str(group) if group else None
+
+
+def schedule(
+    todo: Sequence[tuple[Path, str]], timings: dict[str, float]
+) -> list[list[tuple[Path, str]]]:
+    """Split the notebooks to run into jobs for the workers, the longest job first.
+
+    A job is one notebook, or every notebook of a kernel group (:func:`kernel_group`), which a
+    worker runs in one kernel, each notebook's time from the previous run (``timings``; 0 when
+    never run). Jobs go longest first (the longest-processing-time rule) to workers that each
+    take the next job when free, so the workers finish close together. Within a job the
+    notebooks keep notebook order.
+
+    Parameters
+    ----------
+    todo : sequence of (Path, str)
+        The notebooks to run, each with its input digest, in notebook order.
+    timings : dict
+        Seconds per notebook stem from earlier runs.
+
+    Returns
+    -------
+    list of list of (Path, str)
+        The jobs, longest first (ties in notebook order).
+
+    References
+    ----------
+    R. L. Graham, "Bounds on multiprocessing timing anomalies", SIAM Journal on Applied
+    Mathematics 17(2), 416-429 (1969): the longest-first list schedule.
+    """
+    jobs: dict[str, list[tuple[Path, str]]] = {}
+    for item in todo:
+        group = kernel_group(item[0])
+        key = f"group:{group}" if group else f"notebook:{item[0].stem}"
+        jobs.setdefault(key, []).append(item)
+
+    def seconds(job: list[tuple[Path, str]]) -> float:
+        return sum(float(timings.get(nb.stem, 0.0)) for nb, _ in job)
+
+    return sorted(jobs.values(), key=lambda job: -seconds(job))
 
 
 def _plural(n: int, word: str) -> str:
@@ -429,7 +489,8 @@ def _work(queue, build: Path, timeout: int, fresh: bool, finish) -> None:
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
-    while not queue.empty():
+    pending: list[tuple[Path, str]] = []  # the rest of this worker's job (a kernel group)
+    while pending or not queue.empty():
         client = NotebookClient(
             nbformat.v4.new_notebook(),
             timeout=timeout,
@@ -442,10 +503,12 @@ def _work(queue, build: Path, timeout: int, fresh: bool, finish) -> None:
         )
         with client.setup_kernel(env=_kernel_env()):
             while True:
-                try:
-                    nb_path, digest = queue.get_nowait()
-                except Empty:
-                    return
+                if not pending:
+                    try:
+                        pending.extend(queue.get_nowait())
+                    except Empty:
+                        return
+                nb_path, digest = pending.pop(0)
                 start = time.perf_counter()
                 stage = Path(tempfile.mkdtemp(prefix=f"{nb_path.stem}.", dir=build))
                 try:
