@@ -143,6 +143,8 @@ def manifest_path(root: Path | None = None) -> Path:
 
 def _non_ascii_digit(text: str) -> str | None:
     """The first digit in ``text`` that is not an ASCII digit (e.g. Arabic-Indic), if any."""
+    if text.isascii():  # nearly every cell: one C-level pass instead of a loop over characters
+        return None
     return next((ch for ch in text if ch.isdigit() and not ch.isascii()), None)
 
 
