@@ -89,5 +89,8 @@ lock: ## Re-resolve constraints.txt from requirements.txt (needs the network)
 	{ echo "# Full lock for make lab (pipeline packages plus JupyterLab); regenerate with make lock."; \
 	  .lockenv/bin/pip freeze; } > constraints-lab.txt && rm -rf .lockenv
 
-clean: ## Remove built outputs (figures, build stamps, site); keeps .venv
-	rm -rf build site && find figures -mindepth 1 ! -name .gitkeep -delete
+# build/timings.json (each notebook's last run time) is not an output: the runner schedules the
+# longest notebooks first from it, so a build after `make clean` keeps the balanced order.
+clean: ## Remove built outputs (figures, build stamps, executed notebooks, site); keeps .venv and the run times
+	rm -rf site && find figures -mindepth 1 ! -name .gitkeep -delete
+	test ! -d build || find build -mindepth 1 -maxdepth 1 ! -name timings.json -exec rm -rf {} +

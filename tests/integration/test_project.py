@@ -43,6 +43,28 @@ def test_make_alone_prints_every_target_with_help() -> None:
         assert re.search(rf"^\s+{target}\s+\S", out, re.M), f"`make` does not list {target}"
 
 
+def test_make_clean_removes_the_outputs_and_keeps_the_run_times(tmp_path: Path) -> None:
+    import shutil
+
+    shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
+    made = {
+        "figures/.gitkeep": "",
+        "figures/01_chart.png": "png",
+        "figures/tables/01_table.csv": "a\n1\n",
+        "build/stamps/01_missing_children.json": "{}",
+        "build/notebooks/01_missing_children.ipynb": "{}",
+        "build/timings.json": '{"01_missing_children": 1.5}',
+        "site/index.html": "<html></html>",
+    }
+    for name, text in made.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text)
+    subprocess.run(["make", "-s", "clean"], cwd=tmp_path, capture_output=True, check=True)
+    left = sorted(p.relative_to(tmp_path).as_posix() for p in tmp_path.rglob("*") if p.is_file())
+    assert left == ["Makefile", "build/timings.json", "figures/.gitkeep"]
+    assert (tmp_path / "build" / "timings.json").read_text() == made["build/timings.json"]
+
+
 def test_readme_promises_the_two_commands_and_they_exist() -> None:
     readme = (ROOT / "README.md").read_text()
     assert "make figures" in readme and "make test" in readme

@@ -14,11 +14,12 @@ band (a notebook run by hand in Jupyter writes straight into ``figures/``), or a
 notebook's number that it did not write, makes it run again. ``make figures`` therefore never
 reports "up to date" over figures it did not make.
 
-Two notebooks run at a time by default (longest first, from earlier runs' timings): on a
-2-core machine a third kernel gains nothing. Notebooks of one kernel group (their metadata's
-``analysis.kernel_group``, :func:`kernel_group`) run one after another in one kernel, so the
-public tables they share are parsed once (:func:`schedule`). The kernels are tuned as batch processes: one
-BLAS thread each, and a garbage collector that runs less often and skips what every notebook
+Two notebooks run at a time by default (longest first, from earlier runs' times in
+``build/timings.json``, which ``make clean`` keeps): on a 2-core machine a third kernel gains
+nothing. Notebooks of one kernel group (their metadata's ``analysis.kernel_group``,
+:func:`kernel_group`) run one after another in one kernel, so the public tables they share are
+parsed once (:func:`schedule`). The kernels are tuned as batch processes: one BLAS thread each,
+and a garbage collector that runs less often and skips what every notebook
 shares (:data:`GC_THRESHOLDS`).
 """
 
