@@ -299,6 +299,9 @@ def test_schedule_keeps_a_kernel_group_together_and_puts_the_longest_job_first(
     assert [[nb.stem for nb, _ in job] for job in jobs] == [["92_b", "94_d"], ["91_a"], ["93_c"]]
     assert kernel_group(root / "notebooks" / "94_d.ipynb") == "g"
     assert kernel_group(root / "notebooks" / "91_a.ipynb") is None
+    broken = root / "notebooks" / "95_broken.ipynb"
+    broken.write_text("{ not json")
+    assert kernel_group(broken) is None  # running it reports the error, naming the notebook
 
 
 def test_a_kernel_group_runs_in_one_kernel_and_others_spread_over_the_workers(

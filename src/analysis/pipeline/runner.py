@@ -372,8 +372,11 @@ def kernel_group(notebook: Path) -> str | None:
     process (``functools.lru_cache``). A group changes only where the time goes, never a file
     (the tests check that fresh and reused kernels write byte-identical files).
     """
-    meta = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
-    group = meta.get("analysis", {}).get(KERNEL_GROUP)
+    try:
+        meta = json.loads(notebook.read_text(encoding="utf-8")).get("metadata", {})
+        group = meta.get("analysis", {}).get(KERNEL_GROUP)
+    except (ValueError, AttributeError):  # not a notebook: running it reports the error
+        return None
     return str(group) if group else None
 
 
