@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -44,8 +45,6 @@ def test_make_alone_prints_every_target_with_help() -> None:
 
 
 def test_make_clean_removes_the_outputs_and_keeps_the_run_times(tmp_path: Path) -> None:
-    import shutil
-
     shutil.copy(ROOT / "Makefile", tmp_path / "Makefile")
     made = {
         "figures/.gitkeep": "",
